@@ -36,8 +36,9 @@ def main(argv: list[str]) -> None:
     paths = [Path(p) for p in argv] or sorted((ROOT / "nbs").glob("*.ipynb"))
     for p in paths:
         dt = run(p.resolve())
+        # clean only this notebook: others may be being edited at the same time
+        subprocess.run([str(Path(sys.executable).with_name("nbdev-clean")), "--fname", str(p)], cwd=ROOT, check=True)
         print(f"{p.name}: {dt:.1f} s", flush=True)
-    subprocess.run([str(Path(sys.executable).with_name("nbdev-clean"))], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":
