@@ -1,0 +1,122 @@
+"""Read nbdev notebooks for Jupyter Book (myst-nb), and serve the site's JavaScript from the site itself.
+
+Used two ways by `book/_config.yml`:
+
+- `nb_custom_formats: {.ipynb: nbdev_reader.read_nbdev}`: myst-nb reads every notebook through `read_nbdev`, which turns
+  nbdev's cell directives into what Jupyter Book understands:
+
+  | directive in a code cell            | on the site                                                  |
+  |-------------------------------------|--------------------------------------------------------------|
+  | `#| hide`, `#| include: false`      | cell removed (tag `remove-cell`)                             |
+  | `#| default_exp m`                  | directive dropped; the cell removed if nothing else is in it |
+  | `#| export`, `#| exports`           | code shown, marked by a badge "exported to `llm_from_scratch.m`" |
+  | `#| exporti`                        | the same badge ("internal")                                  |
+  | `#| echo: false`                    | input removed, output kept (`remove-input`)                  |
+  | `#| output: false`                  | output removed (`remove-output`)                             |
+  | `#| eval: false`                    | tag `skip-execution` (the site never executes anyway)        |
+  | `#| code-fold: true` / `show`       | input folded behind a toggle (`hide-input`)                  |
+
+  Every `#|` line is dropped from the shown source.
+- as a Sphinx extension (`local_extensions`): registers the vendored JavaScript folder (`book/_vendor`, filled by
+  `tools/build_site.py` from `node_modules`) and the site's own assets (`book/assets`) as static paths.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+
+BOOK = Path(__file__).resolve().parent
+_DIRECTIVE = re.compile(r"^\s*#\|\s*(?P<key>[\w-]+)\s*:?\s*(?P<value>.*?)\s*$")
+_EXPORT_KINDS = {"export": "", "exports": "", "exporti": " (internal)"}
+
+
+def parse_directives(source: str) -> tuple[dict[str, str], str]:
+    """Split a cell's source into its nbdev directives (`{'export': '', 'echo': 'false', ...}`) and the remaining code.
+
+    >>> parse_directives("#| export\\nx = 1")
+    ({'export': ''}, 'x = 1')
+    """
+    directives: dict[str, str] = {}
+    kept = []
+    for line in source.splitlines():
+        m = _DIRECTIVE.match(line)
+        if m: directives[m["key"].lower().replace("-", "_")] = m["value"]
+        else: kept.append(line)
+    return directives, "\n".join(kept).strip("\n")
+
+
+def _is_false(v: str) -> bool:
+    return v.strip().lower() in ("false", "0", "no")
+
+
+def _badge(module: str | None, kind: str) -> nbformat.NotebookNode:
+    name = f"llm_from_scratch.{module}" if module else "the package"
+    html = (f'<div class="lfs-export-badge">exported to <code>{name}</code>{kind}</div>')
+    return nbformat.v4.new_markdown_cell(html)
+
+
+def nbdev_to_book(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Rewrite a notebook's cells in place (see the module docstring) and return it."""
+    # nbdev-clean keeps only the kernelspec; myst-nb picks the code lexer from language_info
+    nb.metadata.setdefault("language_info", {"name": "python", "pygments_lexer": "ipython3"})
+    module = None
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            d, _ = parse_directives(cell.source)
+            if "default_exp" in d: module = d["default_exp"].split()[0] if d["default_exp"] else None
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            cells.append(cell)
+            continue
+        d, code = parse_directives(cell.source)
+        tags = list(cell.metadata.get("tags", []))
+        if "hide" in d or ("include" in d and _is_false(d["include"])) or (d and not code and not cell.get("outputs")):
+            tags.append("remove-cell")
+        if "echo" in d and _is_false(d["echo"]): tags.append("remove-input")
+        if "output" in d and _is_false(d["output"]): tags.append("remove-output")
+        if "eval" in d and _is_false(d["eval"]): tags.append("skip-execution")
+        if "code_fold" in d and d["code_fold"].lower() in ("true", "show"): tags.append("hide-input")
+        cell.source = code
+        if tags: cell.metadata["tags"] = list(dict.fromkeys(tags))
+        exported = [k for k in _EXPORT_KINDS if k in d]
+        if exported and "remove-cell" not in tags and "remove-input" not in tags:
+            cells.append(_badge(module, _EXPORT_KINDS[exported[0]]))
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def read_nbdev(text: str) -> nbformat.NotebookNode:
+    """myst-nb reader: parse an .ipynb file's text and apply `nbdev_to_book`."""
+    return nbdev_to_book(nbformat.reads(text, as_version=4))
+
+
+def _add_static_paths(app, config) -> None:
+    vendor = BOOK / "_vendor"
+    if not (vendor / "lfs-widgets" / "embed-amd.js").exists():
+        raise RuntimeError(f"{vendor} lacks the vendored widget JavaScript: build the site with `python tools/build_site.py`")
+    for p in (str(vendor), str(BOOK / "assets")):
+        if p not in config.html_static_path: config.html_static_path.append(p)
+    # pydata-sphinx-theme logs a console error on a reader's first visit when no default colour mode is set
+    config.html_context.setdefault("default_mode", "light")
+
+
+def _drop_thebe_config(app) -> None:
+    """We launch notebooks on Colab/Binder, not in-page with thebe. sphinx-thebe 0.3 puts its inline `const THEBE_JS_URL`
+    script on every page twice, a SyntaxError in the browser console; stop it adding that script (and its loader)."""
+    for listeners in app.events.listeners.values():
+        for lis in list(listeners):
+            h = lis.handler
+            if getattr(h, "__module__", "").startswith("sphinx_thebe") and h.__name__ == "init_thebe_core":
+                app.disconnect(lis.id)
+
+
+def setup(app):
+    """Sphinx extension: serve `book/_vendor` (npm bundles copied by the build) and `book/assets` from `_static/`."""
+    app.connect("config-inited", _add_static_paths)
+    app.connect("builder-inited", _drop_thebe_config)
+    app.add_css_file("lfs.css")
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

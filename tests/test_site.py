@@ -1,0 +1,146 @@
+"""Browser test of the built course website (book/_build/html, made by `python tools/build_site.py`).
+
+A local HTTP server (a thread) serves the site; headless Debian Chromium, driven by playwright-core from npm
+(book/check_site.mjs), opens every page with all requests that leave the server blocked (no network), and reports
+what it saw. Skips, with the reason, when Chromium, Node, node_modules/playwright-core or the built site is missing;
+`.ci/run` installs Chromium and builds the site first. Screenshots (home page, one chapter, that chapter's first quiz after a
+wrong and a right click) go to book/_build/screenshots/.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "book" / "_build" / "html"
+SHOTS = ROOT / "book" / "_build" / "screenshots"
+CHAPTERS = ["01_tokenization", "02_attention", "03_transformer_blocks", "04_gpt_model", "05_training", "06_generation"]
+
+
+def _chromium() -> str | None:
+    for c in (os.environ.get("LFS_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if c and shutil.which(c): return shutil.which(c)
+    return None
+
+
+def _pages() -> list[str]:
+    """Every page of the built site (course pages and the API reference), home page first."""
+    skip = {"genindex", "search", "py-modindex"}
+    names = sorted(str(p.relative_to(SITE).with_suffix("")) for p in SITE.rglob("*.html")
+                   if not p.relative_to(SITE).parts[0].startswith("_"))
+    return ["index"] + [n for n in names if n not in skip and n != "index"]
+
+
+def _notebook_pages(pages: list[str]) -> list[str]:
+    return [p for p in pages if (SITE / "_sources" / f"{p}.ipynb").exists()]
+
+
+def _repo() -> tuple[str, str]:
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    owner, repo = py["project"]["urls"]["Repository"].rstrip("/").split("/")[-2:]
+    return owner, repo
+
+
+def _screenshot_chapter(pages: list[str]) -> str:
+    """The chapter to photograph: the first one in course order with a saved widget (a quiz), else the first built."""
+    built = [c for c in CHAPTERS if c in pages]
+    with_widgets = [c for c in built if "widget-state" in (ROOT / "nbs" / f"{c}.ipynb").read_text()]
+    return (with_widgets or built or ["00_quiz"])[0]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Run the browser over the site once; return {page: what it saw}."""
+    chromium = _chromium()
+    if chromium is None: pytest.skip("Chromium is not installed (apt-get install chromium)")
+    if shutil.which("node") is None: pytest.skip("Node.js is not installed")
+    if not (ROOT / "node_modules" / "playwright-core").exists(): pytest.skip("node_modules/playwright-core missing (npm ci)")
+    if not (SITE / "index.html").exists(): pytest.skip("the site is not built (python tools/build_site.py)")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(SITE)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        pages = _pages()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_path_factory.mktemp("site")
+        chapter = _screenshot_chapter(pages)
+        cfg = {"base": f"http://127.0.0.1:{server.server_address[1]}/", "pages": pages, "chromium": chromium,
+               "screenshots": {"index": str(SHOTS / "home.png"), chapter: str(SHOTS / "chapter.png")},
+               "quiz_screenshots": {chapter: str(SHOTS / "quiz.png")}, "out": str(tmp / "results.json")}
+        (tmp / "config.json").write_text(json.dumps(cfg))
+        r = subprocess.run(["node", str(ROOT / "book" / "check_site.mjs"), str(tmp / "config.json")], cwd=ROOT,
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, f"browser run failed:\n{r.stdout}\n{r.stderr}"
+        return json.loads((tmp / "results.json").read_text())
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_page_loads_offline_without_errors(site):
+    assert set(CHAPTERS[:1]) <= set(site) or "00_quiz" in site, f"pages seen: {sorted(site)}"
+    problems = {}
+    for name, r in site.items():
+        bad = {k: r.get(k) for k in ("fatal", "console_errors", "page_errors", "failed_requests", "external_requests")
+               if r.get(k)}
+        if bad: problems[name] = bad
+    assert not problems, json.dumps(problems, indent=1)
+
+
+def test_every_image_loads(site):
+    bad = {name: r["bad_images"] for name, r in site.items() if r["bad_images"]}
+    assert not bad, bad
+    assert sum(r["images"] for r in site.values()) > 0
+
+
+def test_launch_buttons_open_the_right_notebook(site):
+    owner, repo = _repo()
+    pages = _notebook_pages(list(site))
+    assert "index" in pages and len(pages) >= 2
+    for name in pages:
+        colab = f"https://colab.research.google.com/github/{owner}/{repo}/blob/main/nbs/{name}.ipynb"
+        binder = f"https://mybinder.org/v2/gh/{owner}/{repo}/main?urlpath=lab/tree/nbs/{name}.ipynb"
+        assert colab in site[name]["launch_links"], (name, site[name]["launch_links"])
+        assert binder in site[name]["launch_links"], (name, site[name]["launch_links"])
+
+
+def test_quizzes_answer_clicks_without_a_kernel(site):
+    with_quiz = {n: r for n, r in site.items() if r["quizzes_expected"]}
+    assert "00_quiz" in with_quiz, "the quiz notebook's saved Quiz widget was not found"
+    for name, r in with_quiz.items():
+        assert r["quizzes_rendered"] == r["quizzes_expected"], (name, r)
+        for q in r["quizzes"]:
+            assert "error" not in q, (name, q)
+            if "wrong_feedback" in q:
+                assert q["wrong_feedback"].startswith("Not quite") and q["wrong_marked"], (name, q)
+            assert q["right_feedback"].startswith("Correct") and q["right_marked"], (name, q)
+
+
+def test_site_features(site):
+    home = site["index"]
+    assert home["has_search"], "no search box on the home page"
+    assert home["math"] > 0, "the home page's math was not typeset (MathJax)"
+    assert any(r["copy_buttons"] for r in site.values()), "no code copy buttons"
+    api = [n for n in site if n.startswith("api/")]
+    assert "api/model" in api and "api/config" in api, api
+
+
+def test_screenshots_written(site):
+    for f in ("home.png", "chapter.png"):
+        assert (SHOTS / f).stat().st_size > 10_000, f

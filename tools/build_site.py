@@ -1,0 +1,155 @@
+"""Build the course website (Jupyter Book 1) from the notebooks' committed outputs into book/_build/html.
+
+    python tools/build_site.py            # the site; notebooks not written yet are skipped with a warning
+    python tools/build_site.py --strict   # fail if a notebook listed in book/_toc.yml is missing
+    python tools/build_site.py -W         # also fail on any Sphinx warning
+
+Steps (all offline once node_modules exists; `npm ci` runs first when it does not):
+1. vendor the JavaScript the pages load (RequireJS, the ipywidgets HTML manager, anywidget's front end, MathJax) from
+   node_modules into book/_vendor, so the site needs no CDN;
+2. stage the book source in book/_build/src: links to nbs/*, book/_toc.yml (missing notebooks dropped) plus one API
+   reference page per module of llm_from_scratch, and book/_config.yml with the repository URL taken from
+   pyproject.toml ([project.urls] Repository, the one place it is configured);
+3. run `jupyter-book build` (notebooks are not executed).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+NBS = ROOT / "nbs"
+BUILD = BOOK / "_build"
+SRC = BUILD / "src"
+HTML = BUILD / "html"
+VENDOR = BOOK / "_vendor"
+NODE = ROOT / "node_modules"
+
+
+def project_urls() -> dict[str, str]:
+    """`[project.urls]` of pyproject.toml (Repository, Documentation)."""
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+
+
+def vendor_js() -> None:
+    """Copy the browser-side bundles from node_modules into book/_vendor (served under _static/)."""
+    if not (NODE / "@jupyter-widgets" / "html-manager").exists():
+        print("node_modules missing: npm ci", flush=True)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
+    if VENDOR.exists(): shutil.rmtree(VENDOR)
+    widgets = VENDOR / "lfs-widgets"
+    widgets.mkdir(parents=True)
+    shutil.copy2(NODE / "requirejs" / "require.js", widgets / "require.js")
+    shutil.copy2(NODE / "anywidget" / "dist" / "index.js", widgets / "anywidget.js")
+    # embed-amd.js and the font files its CSS refers to by relative URL
+    for f in (NODE / "@jupyter-widgets" / "html-manager" / "dist").iterdir():
+        if f.name == "embed-amd.js" or f.suffix in (".woff", ".woff2", ".ttf", ".eot", ".svg"):
+            shutil.copy2(f, widgets / f.name)
+    mj = NODE / "mathjax" / "es5"
+    keep = ["tex-mml-chtml.js", "a11y", "adaptors", "input", "output", "sre", "ui"]  # the component + what it loads lazily
+    for name in keep:
+        s = mj / name
+        if s.is_dir(): shutil.copytree(s, VENDOR / "mathjax" / name)
+        else: (VENDOR / "mathjax").mkdir(exist_ok=True); shutil.copy2(s, VENDOR / "mathjax" / name)
+    for pkg in ("@jupyter-widgets/html-manager", "anywidget", "requirejs", "mathjax"):
+        version = json.loads((NODE / pkg / "package.json").read_text())["version"]
+        print(f"vendored {pkg} {version}")
+
+
+def _default_exp(nb_path: Path) -> str | None:
+    for cell in json.loads(nb_path.read_text())["cells"]:
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        m = re.search(r"^#\|\s*default_exp\s+(\S+)", src, re.M)
+        if cell["cell_type"] == "code" and m: return m[1]
+    return None
+
+
+def stage(strict: bool) -> list[str]:
+    """Write book/_build/src; return the notebooks of the toc that are missing."""
+    if SRC.exists(): shutil.rmtree(SRC)
+    SRC.mkdir(parents=True)
+    for p in NBS.iterdir():
+        if not p.name.startswith((".", "_")): (SRC / p.name).symlink_to(p)
+
+    toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
+    missing = []
+    pages = []
+    for part in toc["parts"]:
+        kept = []
+        for ch in part["chapters"]:
+            if (NBS / f"{ch['file']}.ipynb").exists(): kept.append(ch); pages.append(ch["file"])
+            else: missing.append(ch["file"])
+        part["chapters"] = kept
+    toc["parts"] = [p for p in toc["parts"] if p["chapters"]]
+    if missing:
+        msg = f"notebooks listed in book/_toc.yml but not in nbs/: {', '.join(missing)}"
+        if strict: raise SystemExit(f"error: {msg}")
+        print(f"warning: {msg} (skipped)", flush=True)
+
+    # API reference: modules in the order of the notebooks that export them, then any others
+    order = [m for m in (_default_exp(NBS / f"{p}.ipynb") for p in pages) if m]
+    mods = sorted((p.stem for p in (ROOT / "llm_from_scratch").glob("*.py") if not p.stem.startswith("_")),
+                  key=lambda m: (order.index(m) if m in order else len(order), m))
+    (SRC / "api").mkdir()
+    lines = ["# API reference", "",
+             "Everything the chapters export with `#| export`, as the package `llm_from_scratch` provides it "
+             "(`pip install` the repository; `from llm_from_scratch.model import GPT`). Each page is generated from "
+             "the module's docstrings.", ""]
+    for m in mods:
+        (SRC / "api" / f"{m}.md").write_text(
+            f"# `llm_from_scratch.{m}`\n\n```{{automodule}} llm_from_scratch.{m}\n```\n")
+        lines.append(f"- [`llm_from_scratch.{m}`]({m}.md)")
+    (SRC / "api" / "index.md").write_text("\n".join(lines) + "\n")
+    toc["parts"].append({"caption": "API reference",
+                         "chapters": [{"file": "api/index", "sections": [{"file": f"api/{m}"} for m in mods]}]})
+    (SRC / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+
+    cfg = yaml.safe_load((BOOK / "_config.yml").read_text())
+    urls = project_urls()
+    cfg["repository"]["url"] = urls["Repository"].rstrip("/")
+    cfg["html"]["baseurl"] = urls.get("Documentation", "")
+    cfg["sphinx"]["local_extensions"]["nbdev_reader"] = str(BOOK)
+    (SRC / "_config.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return missing
+
+
+def build(warnings_as_errors: bool) -> int:
+    """Run jupyter-book on the staged source; return its exit status."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(SRC), "--path-output", str(BOOK),
+           "--builder", "html", "--keep-going"]
+    if warnings_as_errors: cmd.append("-W")
+    r = subprocess.run(cmd, cwd=ROOT)
+    (HTML / ".nojekyll").touch()
+    return r.returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--strict", action="store_true", help="fail if a notebook listed in book/_toc.yml is missing")
+    ap.add_argument("-W", dest="warnings_as_errors", action="store_true", help="fail on any Sphinx warning")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    vendor_js()
+    stage(args.strict)
+    rc = build(args.warnings_as_errors)
+    print(f"site: {HTML}/index.html ({time.perf_counter() - t0:.1f} s, exit status {rc})")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

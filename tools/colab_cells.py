@@ -1,0 +1,91 @@
+"""Give every notebook a first code cell that installs the course package when the notebook runs in Google Colab.
+
+    python tools/colab_cells.py --write [NB ...]   # insert or update the cell (default: every nbs/*.ipynb)
+    python tools/colab_cells.py --check [NB ...]   # exit 1 if a notebook lacks the cell or it is stale (CI)
+
+The cell installs from the repository named in pyproject.toml (`[project.urls] Repository`, branch
+`[tool.nbdev] branch`), does nothing outside Colab, and carries the cell tag `remove-cell`, so the website hides it.
+It goes just before the notebook's first other code cell (after the title), and has the cell id `colab-install`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+CELL_ID = "colab-install"
+TAGS = ["remove-cell", "colab-install"]
+
+
+def install_source() -> str:
+    """The cell's code, with the repository URL and branch from pyproject.toml."""
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    url = py["project"]["urls"]["Repository"].rstrip("/")
+    branch = py.get("tool", {}).get("nbdev", {}).get("branch", "main")
+    return ("# In Google Colab, install the course package first (this cell does nothing anywhere else).\n"
+            "# ruff: noqa: F404\n"  # ruff reads a notebook as one file; IPython compiles each cell on its own
+            "import sys\n"
+            'if "google.colab" in sys.modules:\n'
+            f'    %pip install -q "llm-from-scratch @ git+{url}@{branch}"')
+
+
+def _is_colab_cell(cell) -> bool:
+    return cell.get("id") == CELL_ID or "colab-install" in cell.get("metadata", {}).get("tags", [])
+
+
+def _place(nb) -> int:
+    """Index the cell should have: before the first other code cell (or at the end if there is none)."""
+    others = [c for c in nb.cells if not _is_colab_cell(c)]
+    return next((i for i, c in enumerate(others) if c.cell_type == "code"), len(others))
+
+
+def problem(nb) -> str | None:
+    """Why the notebook's Colab cell is missing or stale, or None if it is right."""
+    found = [i for i, c in enumerate(nb.cells) if _is_colab_cell(c)]
+    if not found: return "no Colab install cell"
+    if len(found) > 1: return "more than one Colab install cell"
+    cell = nb.cells[found[0]]
+    if cell.cell_type != "code" or cell.source != install_source(): return "stale Colab install cell (source differs)"
+    if not set(TAGS) <= set(cell.metadata.get("tags", [])): return "Colab install cell lacks its tags"
+    if found[0] != _place(nb): return "Colab install cell is not the first code cell"
+    return None
+
+
+def write(nb) -> None:
+    """Insert or update the cell in place."""
+    nb.cells = [c for c in nb.cells if not _is_colab_cell(c)]
+    cell = nbformat.v4.new_code_cell(install_source(), id=CELL_ID, metadata={"tags": list(TAGS)})
+    nb.cells.insert(_place(nb), cell)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--write", action="store_true", help="insert or update the cell")
+    g.add_argument("--check", action="store_true", help="exit 1 if a notebook lacks the cell or it is stale")
+    ap.add_argument("notebooks", nargs="*", type=Path, help="default: every nbs/*.ipynb")
+    args = ap.parse_args(argv)
+    paths = args.notebooks or sorted((ROOT / "nbs").glob("*.ipynb"))
+    bad = 0
+    for p in paths:
+        nb = nbformat.read(p, as_version=4)
+        why = problem(nb)
+        if args.check:
+            if why: print(f"{p}: {why} (fix: python tools/colab_cells.py --write {p})"); bad += 1
+        elif why:
+            write(nb)
+            nbformat.write(nb, p)
+            print(f"{p}: Colab install cell written")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
