@@ -129,7 +129,7 @@ def test_round_trip_on_generated_strings(ours):
     for s in valid: assert ours.decode(ours.encode_ordinary(s)) == s
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, database=None)
 @given(st.text(max_size=60))
 def test_bpe_equals_tiktoken_hypothesis(ours, reference, s):
     ids = ours.encode_ordinary(s)
@@ -137,7 +137,7 @@ def test_bpe_equals_tiktoken_hypothesis(ours, reference, s):
     assert ours.decode(ids) == s
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.lists(st.sampled_from(WORDS + SPACES + CONTRACTIONS + PUNCT + EMOJI + ["0", "42", "1999"]), max_size=30).map("".join))
 def test_bpe_equals_tiktoken_on_word_soup(ours, reference, s):
     assert ours.encode_ordinary(s) == reference.encode_ordinary(s)
