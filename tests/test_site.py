@@ -40,7 +40,7 @@ def _pages() -> list[str]:
     """Every page of the built site (course pages and the API reference), home page first."""
     skip = {"genindex", "search", "py-modindex"}
     names = sorted(str(p.relative_to(SITE).with_suffix("")) for p in SITE.rglob("*.html")
-                   if not p.relative_to(SITE).parts[0].startswith("_"))
+                   if not p.relative_to(SITE).parts[0].startswith("_") and 'http-equiv="refresh"' not in p.read_text())
     return ["index"] + [n for n in names if n not in skip and n != "index"]
 
 
@@ -144,3 +144,68 @@ def test_site_features(site):
 def test_screenshots_written(site):
     for f in ("home.png", "chapter.png"):
         assert (SHOTS / f).stat().st_size > 10_000, f
+
+
+# ---- without a browser: the notebook reader, the Colab cells, the links nbdev writes into module docstrings ----
+
+def _import(path: Path, name: str):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _nb(*cells):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbformat.v4.new_code_cell(c) for c in cells]
+    return nb
+
+
+def test_reader_turns_nbdev_directives_into_book_tags():
+    reader = _import(ROOT / "book" / "nbdev_reader.py", "nbdev_reader")
+    nb = reader.nbdev_to_book(_nb("md:# Title", "#| default_exp model", "#| export\nclass GPT: pass", "#| hide\nx = 1",
+                                  "#|echo: false\nplot()", "#| eval: false\ntrain()", "#| exports\ny = 2", "z = 3"))
+    src = [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in nb.cells]
+    assert src[1] == ("code", "", ["remove-cell"])                                     # default_exp
+    assert src[2][0] == "markdown" and "exported to <code>llm_from_scratch.model</code>" in src[2][1]
+    assert src[3] == ("code", "class GPT: pass", [])                                   # directive line dropped
+    assert src[4] == ("code", "x = 1", ["remove-cell"])                                # hide
+    assert src[5] == ("code", "plot()", ["remove-input"])                              # echo: false
+    assert src[6] == ("code", "train()", ["skip-execution"])                           # eval: false
+    assert src[7][0] == "markdown" and src[8] == ("code", "y = 2", [])                 # exports: badge too
+    assert src[9] == ("code", "z = 3", [])
+    assert not any("#|" in c.source for c in nb.cells)
+    assert nb.metadata["language_info"]["pygments_lexer"] == "ipython3"
+
+
+def test_colab_cell_is_inserted_before_the_first_code_cell_and_checked():
+    colab = _import(ROOT / "tools" / "colab_cells.py", "colab_cells")
+    nb = _nb("md:# Title", "#| default_exp model", "x = 1")
+    assert colab.problem(nb) == "no Colab install cell"
+    colab.write(nb)
+    assert colab.problem(nb) is None and nb.cells[1].id == "colab-install"
+    assert nb.cells[1].metadata["tags"] == ["remove-cell", "colab-install"]
+    owner, repo = _repo()
+    assert f"git+https://github.com/{owner}/{repo}@main" in nb.cells[1].source and "google.colab" in nb.cells[1].source
+    nb.cells[1].source = nb.cells[1].source.replace("@main", "@old")
+    assert "stale" in colab.problem(nb)
+    colab.write(nb)
+    assert colab.problem(nb) is None and sum(c.get("id") == "colab-install" for c in nb.cells) == 1
+
+
+def test_doc_links_in_module_docstrings_exist_on_the_site():
+    if not (SITE / "index.html").exists(): pytest.skip("the site is not built (python tools/build_site.py)")
+    import importlib
+    import re
+    pages = set(_pages())
+    for py in sorted((ROOT / "llm_from_scratch").glob("*.py")):
+        if py.stem.startswith("_"): continue
+        nb = next((n for n in (ROOT / "nbs").glob("*.ipynb") if re.search(rf"#\|\s*default_exp\s+{py.stem}\b", n.read_text())),
+                  None)
+        if nb is None or nb.stem not in pages: continue  # a module whose chapter is not on the site yet
+        doc = importlib.import_module(f"llm_from_scratch.{py.stem}").__doc__ or ""
+        for url in re.findall(r"Docs: \S+/([\w.-]+\.html\.md)", doc):
+            assert (SITE / url).exists(), (py.stem, url)
+            assert (SITE / url.removesuffix(".md")).exists(), (py.stem, url)

@@ -10,7 +10,9 @@ Steps (all offline once node_modules exists; `npm ci` runs first when it does no
 2. stage the book source in book/_build/src: links to nbs/*, book/_toc.yml (missing notebooks dropped) plus one API
    reference page per module of llm_from_scratch, and book/_config.yml with the repository URL taken from
    pyproject.toml ([project.urls] Repository, the one place it is configured);
-3. run `jupyter-book build` (notebooks are not executed).
+3. run `jupyter-book build` (notebooks are not executed);
+4. add plain-Markdown copies of the pages (`quiz.html.md`, ...) and llms.txt, the names nbdev's module docstrings and
+   llms.txt link to, with `quiz.html` -> `00_quiz.html` redirects.
 """
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def vendor_js() -> None:
     """Copy the browser-side bundles from node_modules into book/_vendor (served under _static/)."""
     if not (NODE / "@jupyter-widgets" / "html-manager").exists():
         print("node_modules missing: npm ci", flush=True)
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
+        subprocess.run(["npm", "ci", "--prefer-offline", "--no-audit", "--no-fund"], cwd=ROOT, check=True)
     if VENDOR.exists(): shutil.rmtree(VENDOR)
     widgets = VENDOR / "lfs-widgets"
     widgets.mkdir(parents=True)
@@ -79,7 +81,7 @@ def _default_exp(nb_path: Path) -> str | None:
 
 
 def stage(strict: bool) -> list[str]:
-    """Write book/_build/src; return the notebooks of the toc that are missing."""
+    """Write book/_build/src; return the notebooks of the toc that are built (course order)."""
     if SRC.exists(): shutil.rmtree(SRC)
     SRC.mkdir(parents=True)
     for p in NBS.iterdir():
@@ -124,7 +126,49 @@ def stage(strict: bool) -> list[str]:
     cfg["html"]["baseurl"] = urls.get("Documentation", "")
     cfg["sphinx"]["local_extensions"]["nbdev_reader"] = str(BOOK)
     (SRC / "_config.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return missing
+    return [toc["root"]] + pages
+
+
+def _markdown(nb) -> str:
+    """A plain-Markdown copy of a notebook as the site shows it (for llms.txt readers): prose, code, text outputs."""
+    parts = []
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "remove-cell" in tags: continue
+        if cell.cell_type == "markdown":
+            badge = cell.source.startswith('<div class="lfs-export-badge">')
+            parts.append(re.sub(r"</?code>", "`", re.sub(r"</?div[^>]*>", "*", cell.source)) if badge else cell.source)
+            continue
+        if cell.cell_type != "code": continue
+        if "remove-input" not in tags and cell.source.strip(): parts.append(f"```python\n{cell.source}\n```")
+        if "remove-output" in tags: continue
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            if o.output_type == "stream": text = o.text
+            elif "image/png" in data or "image/svg+xml" in data: parts.append("*(figure: see the HTML page)*"); continue
+            elif "application/vnd.jupyter.widget-view+json" in data:
+                parts.append("*(interactive widget: see the HTML page)*"); continue
+            elif "text/markdown" in data: parts.append(data["text/markdown"]); continue
+            else: text = data.get("text/plain", "") if o.output_type != "error" else "\n".join(o.get("traceback", []))
+            if text.strip(): parts.append(f"```\n{text.rstrip()}\n```")
+    return "\n\n".join(parts) + "\n"
+
+
+def write_extras(pages: list[str]) -> None:
+    """Markdown copies `<name>.html.md` and redirects `<name>.html` under the names nbdev gives the pages in module
+    docstrings and llms.txt (the notebook name without its number: 00_quiz -> quiz), plus llms.txt itself."""
+    sys.path.insert(0, str(BOOK))
+    from nbdev_reader import read_nbdev
+    for page in pages:
+        name = re.sub(r"^\d+[a-z]?_", "", page)
+        nb = read_nbdev((NBS / f"{page}.ipynb").read_text())
+        (HTML / f"{name}.html.md").write_text(_markdown(nb))
+        if name != page and not (HTML / f"{name}.html").exists():
+            (HTML / f"{name}.html").write_text(
+                f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Redirect</title>'
+                f'<meta http-equiv="refresh" content="0; url={page}.html"><link rel="canonical" href="{page}.html">'
+                f'</head><body><a href="{page}.html">{page}</a></body></html>\n')
+    if (NBS / "llms.txt").exists(): shutil.copy2(NBS / "llms.txt", HTML / "llms.txt")
 
 
 def build(warnings_as_errors: bool) -> int:
@@ -145,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     vendor_js()
-    stage(args.strict)
+    pages = stage(args.strict)
     rc = build(args.warnings_as_errors)
+    if rc == 0: write_extras(pages)
     print(f"site: {HTML}/index.html ({time.perf_counter() - t0:.1f} s, exit status {rc})")
     return rc
 
