@@ -202,7 +202,7 @@ def test_trained_bpe_with_its_own_special_token():
 
 # ---------- building blocks and training ----------
 def test_pair_counts_and_merge_pair():
-    assert pair_counts([1, 2, 3, 1, 2]) == {(1, 2): 2, (2, 3): 1, (3, 1): 1}
+    assert pair_counts([1, 2, 3, 1, 2]) == {(1, 2): 2, (2, 3): 1, (3, 1): 1} and pair_counts([7]) == {}
     assert merge_pair([5, 6, 6, 7], (6, 7), 99) == [5, 6, 99]
     assert merge_pair([1, 1, 1, 1], (1, 1), 9) == [9, 9] and merge_pair([1, 1, 1], (1, 1), 9) == [9, 1]
     assert merge_pair([], (1, 2), 3) == [] and merge_pair([1], (1, 2), 3) == [1]
