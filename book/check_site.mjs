@@ -50,12 +50,19 @@ async function checkPage(name) {
   r.widget_views = state.views.length;
   const quizModels = state.views.map((id) => state.models[id]?.state)
     .filter((st) => st && Array.isArray(st.correct) && Array.isArray(st.options) && typeof st.question === "string");
-  if (quizModels.length) {
+  // the HTML manager puts each rendered view in a .widget-subarea beside its <script> tag
+  const rendered = () => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+    .filter((v) => [...v.parentElement.querySelectorAll(".widget-subarea")].some((d) => d.childElementCount > 0)).length;
+  if (state.views.length) {
+    const t0 = Date.now();
     try {
-      await page.waitForFunction((n) => document.querySelectorAll(".lfs-quiz").length >= n, quizModels.length,
-                                 { timeout: 20000 });
-    } catch { /* recorded below as missing quizzes */ }
+      await page.waitForFunction(([n, q]) => document.querySelectorAll(".widget-subarea > *").length >= n &&
+                                 document.querySelectorAll(".lfs-quiz").length >= q,
+                                 [state.views.length, quizModels.length], { timeout: 20000 });
+    } catch { /* recorded below as views or quizzes not rendered */ }
+    r.widget_seconds = (Date.now() - t0) / 1000;
   }
+  r.widgets_rendered = await page.evaluate(rendered);
   await page.evaluate(() => window.MathJax?.startup?.promise);  // MathJax typesets asynchronously
   if (cfg.screenshots?.[name]) await page.screenshot({ path: cfg.screenshots[name], fullPage: true });
   const domQuizzes = await page.locator(".lfs-quiz").all();

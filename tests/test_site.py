@@ -54,11 +54,16 @@ def _repo() -> tuple[str, str]:
     return owner, repo
 
 
+def _has_quiz(page: str) -> bool:
+    """Does the built page carry saved widget state with a Quiz in it (a model with `correct` answers)?"""
+    html = (SITE / f"{page}.html").read_text()
+    return 'application/vnd.jupyter.widget-state+json' in html and '"correct": [' in html
+
+
 def _screenshot_chapter(pages: list[str]) -> str:
-    """The chapter to photograph: the first one in course order with a saved widget (a quiz), else the first built."""
+    """The chapter to photograph: the first in course order that shows a quiz, else the first built."""
     built = [c for c in CHAPTERS if c in pages]
-    with_widgets = [c for c in built if "widget-state" in (ROOT / "nbs" / f"{c}.ipynb").read_text()]
-    return (with_widgets or built or ["00_quiz"])[0]
+    return ([c for c in built if _has_quiz(c)] or built or ["00_quiz"])[0]
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -66,8 +71,8 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """Run the browser over the site once; return {page: what it saw}."""
+def browser_run(tmp_path_factory):
+    """Run the browser over the site once; return ({page: what it saw}, the folder of its screenshots)."""
     chromium = _chromium()
     if chromium is None: pytest.skip("Chromium is not installed (apt-get install chromium)")
     if shutil.which("node") is None: pytest.skip("Node.js is not installed")
@@ -77,20 +82,28 @@ def site(tmp_path_factory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         pages = _pages()
-        SHOTS.mkdir(parents=True, exist_ok=True)
         tmp = tmp_path_factory.mktemp("site")
+        shots = tmp / "screenshots"  # copied to book/_build/screenshots at the end (other pytest runs may share it)
+        shots.mkdir()
         chapter = _screenshot_chapter(pages)
         cfg = {"base": f"http://127.0.0.1:{server.server_address[1]}/", "pages": pages, "chromium": chromium,
-               "screenshots": {"index": str(SHOTS / "home.png"), chapter: str(SHOTS / "chapter.png")},
-               "quiz_screenshots": {chapter: str(SHOTS / "quiz.png")}, "out": str(tmp / "results.json")}
+               "screenshots": {"index": str(shots / "home.png"), chapter: str(shots / "chapter.png")},
+               "quiz_screenshots": {chapter: str(shots / "quiz.png")}, "out": str(tmp / "results.json")}
         (tmp / "config.json").write_text(json.dumps(cfg))
         r = subprocess.run(["node", str(ROOT / "book" / "check_site.mjs"), str(tmp / "config.json")], cwd=ROOT,
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, f"browser run failed:\n{r.stdout}\n{r.stderr}"
-        return json.loads((tmp / "results.json").read_text())
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for f in shots.iterdir(): shutil.copy2(f, SHOTS / f.name)
+        return json.loads((tmp / "results.json").read_text()), shots
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site(browser_run):
+    return browser_run[0]
 
 
 def test_every_page_loads_offline_without_errors(site):
@@ -120,6 +133,12 @@ def test_launch_buttons_open_the_right_notebook(site):
         assert binder in site[name]["launch_links"], (name, site[name]["launch_links"])
 
 
+def test_every_saved_widget_renders(site):
+    """Every widget view saved in a notebook (quizzes, explorers) is drawn by the site's own widget JavaScript."""
+    bad = {n: (r["widgets_rendered"], r["widget_views"]) for n, r in site.items() if r["widgets_rendered"] != r["widget_views"]}
+    assert not bad, f"(rendered, saved) per page: {bad}"
+
+
 def test_quizzes_answer_clicks_without_a_kernel(site):
     with_quiz = {n: r for n, r in site.items() if r["quizzes_expected"]}
     assert "00_quiz" in with_quiz, "the quiz notebook's saved Quiz widget was not found"
@@ -141,9 +160,11 @@ def test_site_features(site):
     assert "api/model" in api and "api/config" in api, api
 
 
-def test_screenshots_written(site):
+def test_screenshots_written(browser_run):
+    site, shots = browser_run
     for f in ("home.png", "chapter.png"):
-        assert (SHOTS / f).stat().st_size > 10_000, f
+        assert (shots / f).stat().st_size > 10_000, f
+    if any(r.get("quiz_screenshot") for r in site.values()): assert (shots / "quiz.png").stat().st_size > 1_000
 
 
 # ---- without a browser: the notebook reader, the Colab cells, the links nbdev writes into module docstrings ----
