@@ -117,5 +117,20 @@ async function worker() {
   }
 }
 await Promise.all(Array.from({ length: cfg.tabs ?? 4 }, worker));
+
+// the search page finds a word every chapter uses (Sphinx's index is served by the site: no search service)
+async function checkSearch(word) {
+  const page = await context.newPage();
+  const r = { word, console_errors: [], hits: 0 };
+  page.on("console", (m) => { if (m.type() === "error") r.console_errors.push(`${m.text()} @ ${m.location().url}`); });
+  page.on("response", (s) => { if (s.status() >= 400) r.console_errors.push(`${s.url()}: HTTP ${s.status()}`); });
+  await page.goto(new URL(`search.html?q=${encodeURIComponent(word)}`, base).href, { waitUntil: "load" });
+  try { await page.waitForFunction(() => document.querySelectorAll("#search-results li, ul.search li").length > 0, null, { timeout: 20000 }); }
+  catch { /* no hits: reported as 0 */ }
+  r.hits = await page.locator("#search-results li, ul.search li").count();
+  await page.close();
+  return r;
+}
+const search = cfg.search ? await checkSearch(cfg.search) : null;
 await browser.close();
-writeFileSync(cfg.out, JSON.stringify(results, null, 1));
+writeFileSync(cfg.out, JSON.stringify({ pages: results, search }, null, 1));

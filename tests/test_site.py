@@ -88,14 +88,16 @@ def browser_run(tmp_path_factory):
         chapter = _screenshot_chapter(pages)
         cfg = {"base": f"http://127.0.0.1:{server.server_address[1]}/", "pages": pages, "chromium": chromium,
                "screenshots": {"index": str(shots / "home.png"), chapter: str(shots / "chapter.png")},
-               "quiz_screenshots": {chapter: str(shots / "quiz.png")}, "out": str(tmp / "results.json")}
+               "quiz_screenshots": {chapter: str(shots / "quiz.png")}, "search": "attention",
+               "out": str(tmp / "results.json")}
         (tmp / "config.json").write_text(json.dumps(cfg))
         r = subprocess.run(["node", str(ROOT / "book" / "check_site.mjs"), str(tmp / "config.json")], cwd=ROOT,
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, f"browser run failed:\n{r.stdout}\n{r.stderr}"
         SHOTS.mkdir(parents=True, exist_ok=True)
         for f in shots.iterdir(): shutil.copy2(f, SHOTS / f.name)
-        return json.loads((tmp / "results.json").read_text()), shots
+        out = json.loads((tmp / "results.json").read_text())
+        return out["pages"], shots, out["search"]
     finally:
         server.shutdown()
         server.server_close()
@@ -154,14 +156,20 @@ def test_quizzes_answer_clicks_without_a_kernel(site):
 def test_site_features(site):
     home = site["index"]
     assert home["has_search"], "no search box on the home page"
+    assert all(r["has_search"] for r in site.values())
     assert home["math"] > 0, "the home page's math was not typeset (MathJax)"
     assert any(r["copy_buttons"] for r in site.values()), "no code copy buttons"
     api = [n for n in site if n.startswith("api/")]
     assert "api/model" in api and "api/config" in api, api
 
 
+def test_search_finds_pages(browser_run):
+    search = browser_run[2]
+    assert search["hits"] > 0 and not search["console_errors"], search
+
+
 def test_screenshots_written(browser_run):
-    site, shots = browser_run
+    site, shots, _ = browser_run
     for f in ("home.png", "chapter.png"):
         assert (shots / f).stat().st_size > 10_000, f
     if any(r.get("quiz_screenshot") for r in site.values()): assert (shots / "quiz.png").stat().st_size > 1_000

@@ -125,6 +125,7 @@ def stage(strict: bool) -> list[str]:
     cfg["repository"]["url"] = urls["Repository"].rstrip("/")
     cfg["html"]["baseurl"] = urls.get("Documentation", "")
     cfg["sphinx"]["local_extensions"]["nbdev_reader"] = str(BOOK)
+    cfg["logo"] = cfg["html"]["favicon"] = str(BOOK / "logo.svg")
     (SRC / "_config.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return [toc["root"]] + pages
 
