@@ -161,6 +161,8 @@ def test_site_features(site):
     assert any(r["copy_buttons"] for r in site.values()), "no code copy buttons"
     api = [n for n in site if n.startswith("api/")]
     assert "api/model" in api and "api/config" in api, api
+    assert not [n for n, r in site.items() if r["raw_rst"]], "reST source shown as text"
+    assert all(site[n]["api_entries"] > 0 for n in api if n != "api/index"), {n: site[n]["api_entries"] for n in api}
 
 
 def test_search_finds_pages(browser_run):

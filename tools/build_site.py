@@ -43,8 +43,9 @@ NODE = ROOT / "node_modules"
 
 
 def project_urls() -> dict[str, str]:
-    """`[project.urls]` of pyproject.toml (Repository, Documentation)."""
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    """`[project.urls]` of pyproject.toml (Repository, Documentation), and the branch (`[tool.nbdev] branch`)."""
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return {**py["project"]["urls"], "branch": py.get("tool", {}).get("nbdev", {}).get("branch", "main")}
 
 
 def vendor_js() -> None:
@@ -112,9 +113,9 @@ def stage(strict: bool) -> list[str]:
              "(`pip install` the repository; `from llm_from_scratch.model import GPT`). Each page is generated from "
              "the module's docstrings.", ""]
     for m in mods:
-        (SRC / "api" / f"{m}.md").write_text(
-            f"# `llm_from_scratch.{m}`\n\n```{{automodule}} llm_from_scratch.{m}\n```\n")
-        lines.append(f"- [`llm_from_scratch.{m}`]({m}.md)")
+        title = f"``llm_from_scratch.{m}``"  # reST: autodoc writes reST, which a Markdown page would misparse
+        (SRC / "api" / f"{m}.rst").write_text(f"{title}\n{'=' * len(title)}\n\n.. automodule:: llm_from_scratch.{m}\n")
+        lines.append(f"- [`llm_from_scratch.{m}`]({m}.rst)")
     (SRC / "api" / "index.md").write_text("\n".join(lines) + "\n")
     toc["parts"].append({"caption": "API reference",
                          "chapters": [{"file": "api/index", "sections": [{"file": f"api/{m}"} for m in mods]}]})
@@ -123,6 +124,7 @@ def stage(strict: bool) -> list[str]:
     cfg = yaml.safe_load((BOOK / "_config.yml").read_text())
     urls = project_urls()
     cfg["repository"]["url"] = urls["Repository"].rstrip("/")
+    cfg["repository"]["branch"] = urls["branch"]
     cfg["html"]["baseurl"] = urls.get("Documentation", "")
     cfg["sphinx"]["local_extensions"]["nbdev_reader"] = str(BOOK)
     cfg["logo"] = cfg["html"]["favicon"] = str(BOOK / "logo.svg")
