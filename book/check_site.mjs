@@ -103,6 +103,8 @@ async function checkPage(name) {
   r.copy_buttons = await page.locator("button.copybtn").count();
   await page.evaluate(() => window.MathJax?.startup?.promise);  // MathJax typesets asynchronously
   r.math = await page.locator("mjx-container").count();
+  r.directive_lines = await page.evaluate(() => [...document.querySelectorAll("div.cell pre")]
+    .filter((p) => /^\s*#\|/m.test(p.innerText)).length);  // nbdev directives must not show in code cells
   r.api_entries = await page.locator("dl.py").count();  // autodoc's rendered classes and functions
   r.raw_rst = await page.evaluate(() => /\.\. (py:|auto)\w+::/.test(document.querySelector("main")?.innerText ?? ""));
   await page.close();
