@@ -71,6 +71,13 @@ def vendor_js() -> None:
     for pkg in ("@jupyter-widgets/html-manager", "anywidget", "requirejs", "mathjax"):
         version = json.loads((NODE / pkg / "package.json").read_text())["version"]
         print(f"vendored {pkg} {version}")
+    # the notebooks' widget state comes from the Python anywidget; its front end must be the same minor version
+    try:
+        from importlib.metadata import version as installed
+        py, js = installed("anywidget"), json.loads((NODE / "anywidget" / "package.json").read_text())["version"]
+        if py.split(".")[:2] != js.split(".")[:2]:
+            print(f"warning: Python anywidget {py} but npm anywidget {js}: pin the same minor version in package.json")
+    except Exception: pass
 
 
 def _default_exp(nb_path: Path) -> str | None:
