@@ -18,7 +18,9 @@ Used two ways by `book/_config.yml`:
 
   Every `#|` line is dropped from the shown source.
 - as a Sphinx extension (`local_extensions`): registers the vendored JavaScript folder (`book/_vendor`, filled by
-  `tools/build_site.py` from `node_modules`) and the site's own assets (`book/assets`) as static paths.
+  `tools/build_site.py` from `node_modules`) and the site's own assets (`book/assets`) as static paths, sets a default
+  colour mode, keeps sphinx-thebe's duplicated inline script off the pages, and escapes the Markdown-style docstrings
+  for autodoc (reST).
 """
 from __future__ import annotations
 
@@ -114,9 +116,30 @@ def _drop_thebe_config(app) -> None:
                 app.disconnect(lis.id)
 
 
+_CODE_SPAN = re.compile(r"(`[^`]+`)")
+
+
+def markdown_docstring_to_rst(line: str) -> str:
+    r"""Escape what reST would misread in a docstring line written the Markdown way (the package's docstrings are): `|x|`
+    substitutions, `*` emphasis and `name_` references outside code spans. Code spans stay code (`default_role: code`).
+
+    >>> print(markdown_docstring_to_rst("tokens such as <|endoftext|> in `a|b`, **kwargs"))
+    tokens such as <\|endoftext\|> in `a|b`, \*\*kwargs
+    """
+    parts = _CODE_SPAN.split(line)
+    for i in range(0, len(parts), 2):
+        parts[i] = re.sub(r"(\w)_(?=\W|$)", r"\1\\_", parts[i].replace("|", "\\|").replace("*", "\\*"))
+    return "".join(parts)
+
+
+def _escape_docstring(app, what, name, obj, options, lines: list[str]) -> None:
+    lines[:] = [markdown_docstring_to_rst(line) for line in lines]
+
+
 def setup(app):
     """Sphinx extension: serve `book/_vendor` (npm bundles copied by the build) and `book/assets` from `_static/`."""
     app.connect("config-inited", _add_static_paths)
     app.connect("builder-inited", _drop_thebe_config)
+    app.connect("autodoc-process-docstring", _escape_docstring)
     app.add_css_file("lfs.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -242,3 +242,11 @@ def test_doc_links_in_module_docstrings_exist_on_the_site():
         for url in re.findall(r"Docs: \S+/([\w.-]+\.html\.md)", doc):
             assert (SITE / url).exists(), (py.stem, url)
             assert (SITE / url.removesuffix(".md")).exists(), (py.stem, url)
+
+
+def test_markdown_docstrings_are_escaped_for_autodoc():
+    reader = _import(ROOT / "book" / "nbdev_reader.py", "nbdev_reader")
+    esc = reader.markdown_docstring_to_rst
+    assert esc("special tokens such as <|endoftext|>") == "special tokens such as <\\|endoftext\\|>"
+    assert esc("keeps `a|b*c_` and `**kw`") == "keeps `a|b*c_` and `**kw`"
+    assert esc("see name_ or *args") == "see name\\_ or \\*args"
