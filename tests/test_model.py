@@ -253,3 +253,16 @@ def test_scaled_init():
     assert abs(m.h[3].attn.c_proj.weight.std().item() - 0.02 / 4) < 5e-4
     assert abs(m.h[3].attn.c_attn.weight.std().item() - 0.02) < 5e-4
     assert m.h[0].attn.c_attn.bias.abs().max() == 0
+
+
+def test_original_gpt2_layout(hf_dirs, tmp_path):
+    # OpenAI's gpt2 checkpoint on the Hub: keys without "transformer.", and each layer's causal-mask buffer attn.bias
+    hf, d = hf_dirs[1]
+    n = hf.config.n_positions
+    def to_original(sd):
+        for k in list(sd): sd[k.removeprefix("transformer.")] = sd.pop(k)
+        for i in range(hf.config.n_layer): sd[f"h.{i}.attn.bias"] = torch.ones(1, 1, n, n).tril()
+    ours = from_pretrained(_edit_checkpoint(d, tmp_path / "orig", to_original), dropout=0.0)
+    assert ours.cfg.dropout == 0.0
+    idx = torch.randint(0, hf.config.vocab_size, (2, n))
+    with torch.no_grad(): assert (ours(idx)[0] - hf(input_ids=idx).logits).abs().max() < 1e-4
