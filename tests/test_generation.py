@@ -206,8 +206,9 @@ def _cases():
 @pytest.mark.parametrize("name,ids,logits", list(_cases()), ids=lambda x: x if isinstance(x, str) else "")
 def test_process_logits_matches_hf(name, ids, logits):
     n = 0
-    for t, k, p, rp, ng, keep in itertools.product((1.0, 0.5, 1.7), (None, 0, 1, 3, 40), (None, 0.0, 0.1, 0.3, 0.5, 0.6, 0.75, 0.9, 1.0),
-                                                   (1.0, 0.7, 1.5), (0, 1, 2, 3), (1, 3)):
+    top_ps = (None, 0.0, 0.1, 0.3, 0.5, 0.6, 0.75, 0.9, 1.0)   # 0.1 0.3 0.6 0.9 / 0.5 0.75: exact boundaries of the cases
+    for t, k, p, rp, ng, keep in itertools.product((1.0, 0.5, 1.7), (None, 0, 1, 3, 40), top_ps, (1.0, 0.7, 1.5), (0, 1, 2, 3),
+                                                   (1, 3)):
         ours = process_logits(ids, logits, temperature=t, top_k=k, top_p=p, repetition_penalty=rp, no_repeat_ngram_size=ng,
                               min_tokens_to_keep=keep)
         ref = _hf_pipeline(t, k, p, rp, ng, keep)(ids, logits.clone())
