@@ -389,8 +389,9 @@ def test_cli_errors(char_ckpt, tmp_path, capsys):
              (["--checkpoint", str(d), "--temperature", "0"], "temperature")]
     for args, msg in cases:
         assert main(["generate", *args]) == 2, args
-        err = capsys.readouterr().err.strip()
-        assert msg in err and len(err.splitlines()) == 1, (args, err)
+        cap = capsys.readouterr()
+        err = cap.err.strip()
+        assert msg in err and len(err.splitlines()) == 1 and cap.out == "", (args, err, cap.out)
 
 
 def test_cli_pretrained_gpt2_and_special_tokens(tmp_path, capsys):
@@ -405,3 +406,22 @@ def test_cli_pretrained_gpt2_and_special_tokens(tmp_path, capsys):
     assert main([*args, "--prompt", "<|endoftext|>Hi"]) == 2
     assert "special token" in capsys.readouterr().err
     assert main([*args, "--prompt", "<|endoftext|>Hi", "--allow-special"]) == 0
+
+
+def test_cli_generates_from_a_trained_checkpoint(tmp_path, monkeypatch):
+    """End to end: `llm-from-scratch train` writes a checkpoint, `generate` streams from it (the run dir works too)."""
+    pytest.importorskip("llm_from_scratch.trainer")
+    from llm_from_scratch.cli import main
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "tiny", "--max-iters", "2", "--eval-iters", "1", "--eval-interval", "2",
+                 "--out-dir", str(out), "--no-progress", "--sample-tokens", "0"]) == 0
+    writes = []
+
+    class Recorder:
+        def write(self, s): writes.append(s)
+        def flush(self): pass
+    monkeypatch.setattr("sys.stdout", Recorder())
+    for ckpt in (out / "checkpoint", out):
+        writes.clear()
+        assert main(["generate", "--checkpoint", str(ckpt), "--prompt", "ROMEO:", "--max-new-tokens", "15", "--seed", "0"]) == 0
+        assert "".join(writes).startswith("ROMEO:") and len(writes) >= 15
