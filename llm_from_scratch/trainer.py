@@ -26,7 +26,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from .config import PRESETS, ConfigError, GPTConfig, LLMError, config_from_dict, count_params, read_config_file
+from .config import PRESETS, ConfigError, GPTConfig, LLMError, config_from_dict, read_config_file
 from .data import DataError, load_text, train_val_split
 from .model import GPT, CheckpointError, load_model, save_model
 from .tokenizer import CharTokenizer, Tokenizer, TokenizerError, decode, encode, get_tokenizer
@@ -376,6 +376,7 @@ def train(cfg: GPTConfig | None = None, tc: TrainConfig | None = None, resume: b
     device = resolve_device(tc.device, local_rank)
     if device.type == "cuda": torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     raw, tok, ck, train_data, val_data, ckpt_dir = _prepare(cfg, tc, resume, overwrite)
+    if rank == 0: print_fn(f"model: {raw.cfg} ({raw.num_params():,} parameters)\ntraining: {tc}")
     raw = raw.to(device).train()
     opt = configure_optimizer(raw, tc.lr, tc.weight_decay, (tc.beta1, tc.beta2), device.type)
     step = 0
@@ -510,8 +511,6 @@ def train_main(argv: Sequence[str]) -> int:
     args = vars(train_parser().parse_args(list(argv)))
     cfg, tc = resolve_configs(args)
     rank = int(os.environ.get("RANK", "0"))
-    if rank == 0:
-        print(f"model: {cfg} ({count_params(cfg):,} parameters)\ntraining: {tc}", flush=True)
     try:
         res = train(cfg, tc, resume=args["resume"], overwrite=args["overwrite"], progress=not args["no_progress"])
         if rank == 0:
