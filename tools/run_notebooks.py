@@ -19,13 +19,41 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _eval_false(cell) -> bool:
+    return cell.cell_type == "code" and any(line.replace(" ", "") == "#|eval:false" for line in cell.source.splitlines())
+
+
+def _merge_streams(outputs: list) -> list:
+    """Join consecutive outputs of the same stream (a streamed generation would otherwise be one output per write)."""
+    merged: list = []
+    for o in outputs:
+        if o.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream" \
+                and merged[-1].get("name") == o.get("name"):
+            merged[-1]["text"] += o["text"]
+        else: merged.append(o)
+    return merged
+
+
 def run(path: Path, timeout: int = 1800) -> float:
-    """Execute one notebook in place; return its wall time in seconds."""
+    """Execute one notebook in place; return its wall time in seconds.
+
+    Cells marked `#| eval: false` are not run (as under nbval and nbdev-test); their outputs are cleared."""
     nb = nbformat.read(path, as_version=4)
+    skipped = [c for c in nb.cells if _eval_false(c)]
+    for c in skipped:
+        c.outputs = []
+        c.metadata.setdefault("tags", []).append("skip-execution")
     t0 = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                   store_widget_state=True).execute()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                       store_widget_state=True, skip_cells_with_tag="skip-execution").execute()
+    finally:
+        for c in skipped:
+            c.metadata["tags"].remove("skip-execution")
+            if not c.metadata["tags"]: del c.metadata["tags"]
     dt = time.perf_counter() - t0
+    for c in nb.cells:
+        if c.cell_type == "code": c.outputs = _merge_streams(c.outputs)
     nb.metadata.pop("jupytext", None)  # notebooks authored as py:percent carry pairing metadata we do not use
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
     nbformat.write(nb, path)
