@@ -11,9 +11,11 @@ import argparse
 import contextlib
 import dataclasses
 import hashlib
+import inspect
 import json
 import math
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -455,6 +457,12 @@ def int_or_none(s: str) -> int | None:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str): raise ConfigError(message)        # one line, through the CLI's LLMError handler
 
+def _field_help(cls: type) -> dict[str, str]:
+    # field name -> the comment after it in the dataclass's source: the config's comments are the CLI's help
+    try: src = inspect.getsource(cls)
+    except (OSError, TypeError): return {}
+    return {k: v.replace("%", "%%") for k, v in re.findall(r"^\s+(\w+):[^#\n]*#\s*(.+)$", src, flags=re.M)}
+
 def preset_train_defaults(name: str) -> dict[str, Any]:
     """TrainConfig overrides that go with a model preset: character level for 'char'/'tiny', GPT-2 BPE otherwise."""
     if name == "char": return {}
@@ -477,9 +485,9 @@ def train_parser() -> argparse.ArgumentParser:
     types = {"int": int, "float": float, "bool": _bool, "str": str, "int | None": int_or_none}
     for title, cls in (("model fields (GPTConfig; defaults from the preset)", GPTConfig),
                        ("training fields (TrainConfig)", TrainConfig)):
-        group = p.add_argument_group(title)
+        group, helps = p.add_argument_group(title), _field_help(cls)
         for f in dataclasses.fields(cls):
-            hint = "" if cls is GPTConfig else f"default: {f.default}"
+            hint = helps.get(f.name, "") + ("" if cls is GPTConfig else f" (default: {f.default})")
             group.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=types[f.type], default=argparse.SUPPRESS,
                                metavar=f.type.split()[0].upper(), help=hint)
     return p
