@@ -237,6 +237,9 @@ def load_checkpoint(ckpt_dir: str | Path) -> Checkpoint:
         state = json.loads((path / STATE_FILE).read_text())
         sums, step = state["sha256"], int(state["step"])
         tc = config_from_dict(state["train_config"], TrainConfig)
+        groups = state["param_groups"]
+        if not isinstance(sums, dict) or not all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups):
+            raise ValueError("malformed sha256 or param_groups")
     except (ValueError, KeyError, TypeError, LLMError) as e:
         raise CheckpointError(f"corrupt {path / STATE_FILE}: {type(e).__name__}: {e}") from None
     for f in _FILES:
@@ -255,7 +258,7 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
     params = [p for g in optimizer.param_groups for p in g["params"]]
     groups = ck.state.get("param_groups")
     sizes = [len(g["params"]) for g in optimizer.param_groups]
-    if not isinstance(groups, list) or [len(g.get("params", ())) for g in groups] != sizes:
+    if not isinstance(groups, list) or [len(g.get("params", ())) if isinstance(g, dict) else -1 for g in groups] != sizes:
         raise CheckpointError(f"optimizer state in {ck.path} does not match this model's parameter groups")
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, v in ck.optimizer_tensors.items():
@@ -265,8 +268,11 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
             raise CheckpointError(f"optimizer tensor {key} has shape {tuple(v.shape)}, its parameter "
                                   f"{tuple(params[int(i)].shape)}")
         state.setdefault(int(i), {})[name] = v
-    for g in groups: g["betas"] = tuple(g["betas"])
-    optimizer.load_state_dict({"state": state, "param_groups": groups})
+    try:
+        for g in groups: g["betas"] = tuple(g["betas"])
+        optimizer.load_state_dict({"state": state, "param_groups": groups})
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"optimizer state in {ck.path} does not fit: {type(e).__name__}: {e}") from None
 
 # %% ../nbs/05_training.ipynb #0db52e31
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

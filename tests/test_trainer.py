@@ -231,6 +231,11 @@ def test_crash_between_the_renames_is_recovered(saved, monkeypatch):
     assert load_checkpoint(saved).step == 4 and sorted(p.name for p in saved.parent.iterdir()) == ["checkpoint", "metrics.jsonl"]
 
 
+def _edit_state(d: Path, **changes):
+    state = json.loads((d / "trainer_state.json").read_text())
+    (d / "trainer_state.json").write_text(json.dumps({**state, **changes}))
+
+
 def _flip_byte(p: Path):
     b = bytearray(p.read_bytes()); b[len(b) - 20] ^= 0xFF; p.write_bytes(bytes(b))
 
@@ -241,7 +246,9 @@ def _flip_byte(p: Path):
     lambda d: (d / "trainer_state.json").write_text("{not json"),
     lambda d: (d / "tokenizer.json").unlink(),
     lambda d: (d / "trainer_state.json").write_text(json.dumps({"step": 3})),
-], ids=["flipped-byte", "truncated-optimizer", "bad-json", "missing-file", "incomplete-state"])
+    lambda d: _edit_state(d, sha256=5),
+    lambda d: _edit_state(d, param_groups=[{"params": []}, "junk"]),
+], ids=["flipped-byte", "truncated-optimizer", "bad-json", "missing-file", "incomplete-state", "bad-sums", "bad-groups"])
 def test_corrupt_checkpoint_is_a_clear_error_and_nothing_is_overwritten(saved, corpus, vocab, damage):
     damage(saved)
     before = _snapshot(saved)
