@@ -31,7 +31,15 @@ from llm_from_scratch.trainer import (
     train_step,
 )
 
-torch.set_num_threads(1)   # tiny models: a second thread only adds overhead (and spins when the CPU is shared)
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models gain nothing from a second thread, which only spins when the CPU is shared; restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 
 WORDS = ["to", "be", "or", "not", "that", "is", "the", "question", "ROMEO", "JULIET", ":", "\n", "my", "lord", "thou", "art"]
 
