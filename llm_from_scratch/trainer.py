@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import hashlib
 import inspect
 import json
 import math
@@ -29,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import PRESETS, ConfigError, GPTConfig, LLMError, config_from_dict, read_config_file
-from .data import DataError, load_text, train_val_split
+from .data import DataError, load_text, sha256_file, train_val_split
 from .model import GPT, CheckpointError, load_model, save_model
 from .tokenizer import CharTokenizer, Tokenizer, TokenizerError, decode, encode, get_tokenizer
 from .tokenizer import tokenizer_from_dict, tokenizer_to_dict
@@ -160,12 +159,6 @@ class TrainConfig:
 STATE_FILE = "trainer_state.json"
 _FILES = ("config.json", "model.safetensors", "tokenizer.json", "optimizer.safetensors")   # hashed in STATE_FILE
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
-    return h.hexdigest()
-
 def _fsync(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -201,7 +194,7 @@ def save_checkpoint(ckpt_dir: str | Path, model: GPT, optimizer: torch.optim.Opt
         save_file(tensors, str(tmp / "optimizer.safetensors"))
         state = dict(format=1, step=step, train_config=dataclasses.asdict(tc), param_groups=sd["param_groups"],
                      rng={"seed": tc.seed, "note": "batches and dropout are pure functions of (seed, step)"}, **extra,
-                     sha256={f: _sha256(tmp / f) for f in _FILES})
+                     sha256={f: sha256_file(tmp / f) for f in _FILES})
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=1))
         for f in tmp.iterdir(): _fsync(f)
         _fsync(tmp)
@@ -244,7 +237,7 @@ def load_checkpoint(ckpt_dir: str | Path) -> Checkpoint:
         raise CheckpointError(f"corrupt {path / STATE_FILE}: {type(e).__name__}: {e}") from None
     for f in _FILES:
         if not (path / f).is_file(): raise CheckpointError(f"checkpoint {path} lacks {f}")
-        if _sha256(path / f) != sums.get(f): raise CheckpointError(f"{path / f} is corrupt (its SHA-256 does not match)")
+        if sha256_file(path / f) != sums.get(f): raise CheckpointError(f"{path / f} is corrupt (its SHA-256 does not match)")
     model = load_model(path)
     try: tok = tokenizer_from_dict(json.loads((path / "tokenizer.json").read_text()))
     except (ValueError, TokenizerError) as e: raise CheckpointError(f"bad tokenizer.json in {path}: {e}") from None
