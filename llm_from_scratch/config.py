@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 
 # %% auto #0
-__all__ = ['PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'GPTConfig', 'preset', 'config_from_dict',
-           'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params']
+__all__ = ['PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'check_field_types', 'GPTConfig', 'preset',
+           'config_from_dict', 'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params']
 
 # %% ../nbs/00_config.ipynb #f72cefc5
 class LLMError(Exception):
@@ -36,6 +36,17 @@ def quick_mode() -> bool:
 def pick(full: Any, quick: Any) -> Any:
     """`quick` in quick mode, else `full`: e.g. `max_iters = pick(2000, 50)`."""
     return quick if quick_mode() else full
+
+# %% ../nbs/00_config.ipynb #checkfieldtypes
+def check_field_types(cfg: Any, allow_none: bool = True) -> None:
+    """Raise `ConfigError` naming the first field of dataclass `cfg` whose value does not match its annotation
+    ("int", "float", "bool", "str", optionally "| None"); a bool is not accepted as a number."""
+    kinds = {"int": int, "float": (int, float), "bool": bool, "str": str}
+    for f in dataclasses.fields(cfg):
+        v, base = getattr(cfg, f.name), f.type.replace(" | None", "")
+        if v is None and allow_none and f.type.endswith("| None"): continue
+        if (isinstance(v, bool) and base != "bool") or not isinstance(v, kinds[base]):
+            raise ConfigError(f"{f.name} must be {base}, got {v!r} ({type(v).__name__})")
 
 # %% ../nbs/00_config.ipynb #e0941a90
 @dataclass
@@ -57,13 +68,7 @@ class GPTConfig:
 
     def validate(self) -> GPTConfig:
         """Check types and shapes; raise `ConfigError` naming the offending field."""
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            want = {"int": int, "int | None": int, "float": (int, float), "bool": bool}[f.type]
-            if isinstance(v, bool) and want is not bool:
-                raise ConfigError(f"{f.name} must be a number, got {v!r}")
-            if not isinstance(v, want):
-                raise ConfigError(f"{f.name} must be {f.type.replace(' | None', '')}, got {v!r} ({type(v).__name__})")
+        check_field_types(self, allow_none=False)   # d_ff's None was resolved in __post_init__
         for name in ("vocab_size", "max_seq_len", "n_layers", "n_heads", "d_model", "d_ff"):
             if getattr(self, name) < 1: raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.d_model % self.n_heads:

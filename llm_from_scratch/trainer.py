@@ -27,7 +27,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from .config import PRESETS, ConfigError, GPTConfig, LLMError, config_from_dict, read_config_file
+from .config import (PRESETS, ConfigError, GPTConfig, LLMError, check_field_types, config_from_dict,
+                                     read_config_file)
 from .data import DataError, load_text, sha256_file, train_val_split
 from .model import GPT, CheckpointError, load_model, save_model
 from .tokenizer import CharTokenizer, Tokenizer, TokenizerError, decode, encode, get_tokenizer
@@ -129,12 +130,7 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check types and ranges; raise `ConfigError` naming the field."""
-        kinds = {"int": int, "int | None": int, "float": (int, float), "str": str, "bool": bool}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if v is None and "None" in f.type: continue
-            if (isinstance(v, bool) and f.type != "bool") or not isinstance(v, kinds[f.type]):
-                raise ConfigError(f"{f.name} must be {f.type.replace(' | None', '')}, got {v!r} ({type(v).__name__})")
+        check_field_types(self)
         for name in ("max_iters", "batch_size", "grad_accum_steps", "eval_interval", "eval_iters", "log_interval",
                      "ckpt_interval"):
             if getattr(self, name) < 1: raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
