@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import inspect
 import itertools
 import json
 import sys
@@ -258,9 +259,8 @@ def generate(model: GPT, input_ids: Any, max_new_tokens: int, *, do_sample: bool
 def stream(model: GPT, input_ids: Any, max_new_tokens: int, **kwargs: Any) -> Iterator[torch.Tensor]:
     """Iterator over the new tokens, a (B,) tensor per step, as they are produced; `generate`'s options except beams.
     `for t in stream(model, ids, 100, do_sample=True): print(tok.decode(t.tolist()), end="")`."""
-    o = dict(do_sample=False, temperature=1.0, top_k=None, top_p=None, num_beams=1, length_penalty=1.0, early_stopping=False,
-             num_return_sequences=1, repetition_penalty=1.0, no_repeat_ngram_size=0, eos_token_id=None, pad_token_id=None,
-             use_cache=True, generator=None, truncate_prompt=True, window_shift=1)
+    o = {k: p.default for k, p in inspect.signature(generate).parameters.items()         # generate's options and defaults
+         if p.kind is p.KEYWORD_ONLY and k != "streamer"}
     if unknown := sorted(set(kwargs) - set(o)): raise GenerationError(f"unknown option(s) for stream: {unknown}")
     o.update(kwargs)
     if o["num_beams"] != 1: raise GenerationError("beam search cannot stream: its best beam can change")
