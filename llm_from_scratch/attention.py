@@ -25,68 +25,112 @@ __all__ = ['attention', 'causal_mask', 'CausalSelfAttention', 'KVCache', 'token_
            'AttentionExplorer', 'attention_explorer']
 
 # %% ../nbs/02_attention.ipynb #53b74cdf
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
-              dropout: float = 0.0, training: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    dropout: float = 0.0,
+    training: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Scaled dot-product attention by hand: (softmax(q k^T / sqrt(d) + mask) v, weights). `mask` is True where allowed."""
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))        # (..., Tq, Tk)
-    if mask is not None: scores = scores.masked_fill(~mask, float("-inf"))
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., Tq, Tk)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
     w = F.softmax(scores, dim=-1)
     return F.dropout(w, dropout, training) @ v, w
 
-def causal_mask(t_q: int, t_k: int | None = None, device: torch.device | None = None) -> torch.Tensor:
+
+def causal_mask(
+    t_q: int, t_k: int | None = None, device: torch.device | None = None
+) -> torch.Tensor:
     """Boolean (t_q, t_k) mask, True where query i may attend key j: j <= i + (t_k - t_q) (queries are the last t_q)."""
     t_k = t_q if t_k is None else t_k
-    return torch.ones(t_q, t_k, dtype=torch.bool, device=device).tril(diagonal=t_k - t_q)
+    return torch.ones(t_q, t_k, dtype=torch.bool, device=device).tril(
+        diagonal=t_k - t_q
+    )
 
 # %% ../nbs/02_attention.ipynb #e8dc6d61
 class CausalSelfAttention(nn.Module):
     """Multi-head causal self-attention with a fused QKV projection (GPT-2's c_attn / c_proj)."""
+
     def __init__(self, cfg: GPTConfig, layer_idx: int = 0):
         super().__init__()
-        self.n_heads, self.d_model, self.layer_idx, self.dropout = cfg.n_heads, cfg.d_model, layer_idx, cfg.dropout
+        self.n_heads, self.d_model, self.layer_idx, self.dropout = (
+            cfg.n_heads,
+            cfg.d_model,
+            layer_idx,
+            cfg.dropout,
+        )
         self.c_attn = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=cfg.bias)
         self.c_proj = nn.Linear(cfg.d_model, cfg.d_model, bias=cfg.bias)
         self.attn_dropout = nn.Dropout(cfg.dropout)
         self.resid_dropout = nn.Dropout(cfg.dropout)
-        self.use_sdpa = True            # fast fused kernel; False uses the readable `attention` above
-        self.save_weights = False       # keep the last attention weights in `self.weights` (forces the manual path)
+        self.use_sdpa = (
+            True  # fast fused kernel; False uses the readable `attention` above
+        )
+        self.save_weights = False  # keep the last attention weights in `self.weights` (forces the manual path)
         self.weights: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None) -> torch.Tensor:
         """(B, T, C) -> (B, T, C). With `kv_cache`, x holds only new tokens; their keys/values are appended to the cache."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(self.d_model, dim=2)
-        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
-        if kv_cache is not None: k, v = kv_cache.update(self.layer_idx, k, v)
-        S = k.size(2)                                                              # keys: cached + new
+        q, k, v = (
+            t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2)
+            for t in (q, k, v)
+        )  # (B, nh, T, hs)
+        if kv_cache is not None:
+            k, v = kv_cache.update(self.layer_idx, k, v)
+        S = k.size(2)  # keys: cached + new
         if self.use_sdpa and not self.save_weights:
             p = self.dropout if self.training else 0.0
-            if S == T: y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
-            elif T == 1: y = F.scaled_dot_product_attention(q, k, v, dropout_p=p)   # one new token sees everything
-            else: y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, S, x.device), dropout_p=p)
+            if S == T:
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            elif T == 1:
+                y = F.scaled_dot_product_attention(
+                    q, k, v, dropout_p=p
+                )  # one new token sees everything
+            else:
+                y = F.scaled_dot_product_attention(
+                    q, k, v, attn_mask=causal_mask(T, S, x.device), dropout_p=p
+                )
         else:
-            y, w = attention(q, k, v, causal_mask(T, S, x.device), self.dropout, self.training)
-            if self.save_weights: self.weights = w.detach()
-        y = y.transpose(1, 2).contiguous().view(B, T, C)                           # re-assemble heads
+            y, w = attention(
+                q, k, v, causal_mask(T, S, x.device), self.dropout, self.training
+            )
+            if self.save_weights:
+                self.weights = w.detach()
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble heads
         return self.resid_dropout(self.c_proj(y))
 
 # %% ../nbs/02_attention.ipynb #022c34b8
 class KVCache:
     """Preallocated keys and values of every layer, for incremental decoding; `pos` tokens are filled."""
-    def __init__(self, cfg: GPTConfig, batch_size: int, max_len: int | None = None,
-                 device: torch.device | str | None = None, dtype: torch.dtype = torch.float32):
+
+    def __init__(
+        self,
+        cfg: GPTConfig,
+        batch_size: int,
+        max_len: int | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ):
         self.max_len = max_len or cfg.max_seq_len
         shape = (cfg.n_layers, batch_size, cfg.n_heads, self.max_len, cfg.head_dim)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
         self.pos = 0
 
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Write this step's (B, nh, T, hs) keys/values for `layer` after the filled part; return all keys/values so far."""
         end = self.pos + k.size(2)
-        if end > self.max_len: raise ValueError(f"KV cache is full: {end} tokens > max_len {self.max_len}")
-        self.k[layer, :, :, self.pos:end] = k
-        self.v[layer, :, :, self.pos:end] = v
+        if end > self.max_len:
+            raise ValueError(f"KV cache is full: {end} tokens > max_len {self.max_len}")
+        self.k[layer, :, :, self.pos : end] = k
+        self.v[layer, :, :, self.pos : end] = v
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
 
     def reorder(self, index: torch.Tensor) -> None:
@@ -96,28 +140,43 @@ class KVCache:
 
 # %% ../nbs/02_attention.ipynb #f9d913c1
 def _label(s: str) -> str:
-    if not s: return "∅"
-    if not s.strip(): return s.replace("\n", "⏎").replace("\t", "⇥").replace(" ", "␣")  # whitespace-only token: show it
+    if not s:
+        return "∅"
+    if not s.strip():
+        return (
+            s.replace("\n", "⏎").replace("\t", "⇥").replace(" ", "␣")
+        )  # whitespace-only token: show it
     return s.strip(" ").replace("\n", "⏎")
+
 
 def token_labels(tokens: Sequence[str]) -> list[str]:
     """Printable labels for tokens: outer spaces trimmed, newlines as ⏎, whitespace-only tokens as ␣ (empty as ∅)."""
     return [_label(s) for s in tokens]
 
-def plot_attention_heads(weights: torch.Tensor, tokens: Sequence[str], title: str = "", ncols: int = 4) -> Any:
+
+def plot_attention_heads(
+    weights: torch.Tensor, tokens: Sequence[str], title: str = "", ncols: int = 4
+) -> Any:
     """Matplotlib figure with one heatmap per head of `weights` (n_heads, T, T); rows are queries, columns keys."""
     import matplotlib.pyplot as plt
+
     nh, T = weights.shape[0], weights.shape[-1]
     ncols = min(ncols, nh)
     nrows = -(-nh // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols + 0.8, 3.2 * nrows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.2 * ncols + 0.8, 3.2 * nrows + 0.6), squeeze=False
+    )
     labels = token_labels(tokens)
     for h, ax in enumerate(axes.flat):
-        if h >= nh: ax.axis("off"); continue
+        if h >= nh:
+            ax.axis("off")
+            continue
         ax.imshow(weights[h].float().cpu(), cmap="Blues", vmin=0, vmax=1)
         ax.set_title(f"head {h}", fontsize=10)
-        ax.set_xticks(range(T), labels, rotation=90, fontsize=7); ax.set_yticks(range(T), labels, fontsize=7)
-    if title: fig.suptitle(title)
+        ax.set_xticks(range(T), labels, rotation=90, fontsize=7)
+        ax.set_yticks(range(T), labels, fontsize=7)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -208,32 +267,56 @@ _EXPLORER_CSS = """
 class AttentionError(LLMError, ValueError):
     """Attention weights or tokens the explorer cannot show (shapes do not match, sequence too long)."""
 
+
 def _pack(w: torch.Tensor) -> list[list[int]]:
     """(nh, T, T) weights -> per head, the lower triangle row by row, in thousandths."""
     i, j = torch.tril_indices(w.shape[-1], w.shape[-1])
     return (w[:, i, j].float() * 1000).round().int().tolist()
 
+
 class AttentionExplorer(anywidget.AnyWidget):
     """Attention heatmaps with layer/head sliders, drawn in the browser from weights kept in widget state (no kernel)."""
+
     _esm = _EXPLORER_ESM
     _css = _EXPLORER_CSS
     tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    weights = traitlets.List().tag(sync=True)   # [layer][head] -> lower triangle of the (T, T) map, row-major, thousandths
+    weights = traitlets.List().tag(
+        sync=True
+    )  # [layer][head] -> lower triangle of the (T, T) map, row-major, thousandths
     layer = traitlets.Int(0).tag(sync=True)
-    head = traitlets.Int(0).tag(sync=True)      # == n_heads: the mean over heads
+    head = traitlets.Int(0).tag(sync=True)  # == n_heads: the mean over heads
     title = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, weights: Sequence[torch.Tensor], tokens: Sequence[str], title: str = "", max_tokens: int = 32,
-                 **kwargs: Any):
-        ws = [w[0] if w.ndim == 4 else w for w in weights]   # accept (1, nh, T, T) as returned by attention_maps
+    def __init__(
+        self,
+        weights: Sequence[torch.Tensor],
+        tokens: Sequence[str],
+        title: str = "",
+        max_tokens: int = 32,
+        **kwargs: Any,
+    ):
+        ws = [
+            w[0] if w.ndim == 4 else w for w in weights
+        ]  # accept (1, nh, T, T) as returned by attention_maps
         T = len(tokens)
-        if not ws: raise AttentionError("no attention weights given")
-        if T > max_tokens: raise AttentionError(f"{T} tokens is more than max_tokens={max_tokens}; use a shorter sequence")
+        if not ws:
+            raise AttentionError("no attention weights given")
+        if T > max_tokens:
+            raise AttentionError(
+                f"{T} tokens is more than max_tokens={max_tokens}; use a shorter sequence"
+            )
         for n, w in enumerate(ws):
             if w.ndim != 3 or w.shape[1:] != (T, T) or w.shape[0] != ws[0].shape[0]:
-                raise AttentionError(f"layer {n}: weights of shape {tuple(w.shape)} do not match "
-                                     f"(n_heads, {T}, {T}) for {T} tokens")
-        super().__init__(tokens=token_labels(tokens), weights=[_pack(w) for w in ws], title=title, **kwargs)
+                raise AttentionError(
+                    f"layer {n}: weights of shape {tuple(w.shape)} do not match "
+                    f"(n_heads, {T}, {T}) for {T} tokens"
+                )
+        super().__init__(
+            tokens=token_labels(tokens),
+            weights=[_pack(w) for w in ws],
+            title=title,
+            **kwargs,
+        )
 
     def head_map(self, layer: int, head: int) -> torch.Tensor:
         """The stored (T, T) weights of one layer and head (rounded to 3 decimals; zeros above the diagonal)."""
@@ -247,34 +330,57 @@ class AttentionExplorer(anywidget.AnyWidget):
         """A static SVG of one map, for viewers that cannot run widgets."""
         T, m = len(self.tokens), self.head_map(layer, head)
         lab = 8 + 7 * max(len(t) for t in self.tokens)
-        parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{lab + cell * T}" height="{lab + cell * T}" '
-                 'font-size="10" font-family="monospace">']
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{lab + cell * T}" height="{lab + cell * T}" '
+            'font-size="10" font-family="monospace">'
+        ]
         for i, t in enumerate(self.tokens):
             t = html.escape(t)
-            parts.append(f'<text x="{lab - 3}" y="{lab + i * cell + cell - 4}" text-anchor="end">{t}</text>'
-                         f'<text transform="translate({lab + i * cell + cell - 4},{lab - 3}) rotate(-90)">{t}</text>')
-            parts += [f'<rect x="{lab + j * cell}" y="{lab + i * cell}" width="{cell - 1}" height="{cell - 1}" '
-                      f'fill="rgba(31,119,180,{max(float(m[i, j]), 0.02):.3f})"/>' for j in range(i + 1)]
+            parts.append(
+                f'<text x="{lab - 3}" y="{lab + i * cell + cell - 4}" text-anchor="end">{t}</text>'
+                f'<text transform="translate({lab + i * cell + cell - 4},{lab - 3}) rotate(-90)">{t}</text>'
+            )
+            parts += [
+                f'<rect x="{lab + j * cell}" y="{lab + i * cell}" width="{cell - 1}" height="{cell - 1}" '
+                f'fill="rgba(31,119,180,{max(float(m[i, j]), 0.02):.3f})"/>'
+                for j in range(i + 1)
+            ]
         return "".join(parts) + "</svg>"
 
     def _repr_mimebundle_(self, **kwargs: Any):
         bundle = super()._repr_mimebundle_(**kwargs)
         data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
         data = dict(data or {})
-        data["text/html"] = f"<div><p>{html.escape(self.title)} (layer 0, head 0)</p>{self.to_svg()}</div>"
+        data["text/html"] = (
+            f"<div><p>{html.escape(self.title)} (layer 0, head 0)</p>{self.to_svg()}</div>"
+        )
         return data, meta
 
-def attention_explorer(model: nn.Module, idx: torch.Tensor | Sequence[int], tokens: Sequence[str] | Any = None,
-                       title: str = "", max_tokens: int = 32) -> AttentionExplorer:
+
+def attention_explorer(
+    model: nn.Module,
+    idx: torch.Tensor | Sequence[int],
+    tokens: Sequence[str] | Any = None,
+    title: str = "",
+    max_tokens: int = 32,
+) -> AttentionExplorer:
     """Explorer for `model.attention_maps(idx)` on one sequence; `tokens`: labels, a tokenizer (decodes ids) or None (ids)."""
     idx = torch.as_tensor(idx).reshape(1, -1).long()
     ids = idx[0].tolist()
-    if tokens is None: tokens = [str(i) for i in ids]
-    elif hasattr(tokens, "decode"): tokens = [tokens.decode([i]) for i in ids]
-    if len(tokens) != len(ids): raise AttentionError(f"{len(tokens)} token labels for {len(ids)} token ids")
-    if len(ids) > max_tokens: raise AttentionError(f"{len(ids)} tokens is more than max_tokens={max_tokens}")
+    if tokens is None:
+        tokens = [str(i) for i in ids]
+    elif hasattr(tokens, "decode"):
+        tokens = [tokens.decode([i]) for i in ids]
+    if len(tokens) != len(ids):
+        raise AttentionError(f"{len(tokens)} token labels for {len(ids)} token ids")
+    if len(ids) > max_tokens:
+        raise AttentionError(f"{len(ids)} tokens is more than max_tokens={max_tokens}")
     was_training = model.training
     model.eval()
-    try: maps = model.attention_maps(idx.to(next(model.parameters()).device))
-    finally: model.train(was_training)
-    return AttentionExplorer([m[0].cpu() for m in maps], tokens, title=title, max_tokens=max_tokens)
+    try:
+        maps = model.attention_maps(idx.to(next(model.parameters()).device))
+    finally:
+        model.train(was_training)
+    return AttentionExplorer(
+        [m[0].cpu() for m in maps], tokens, title=title, max_tokens=max_tokens
+    )

@@ -21,17 +21,31 @@ __all__ = ['COMMANDS', 'data_main', 'main']
 def data_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch data [CORPUS]`: download/verify a corpus and print its statistics."""
     from llm_from_scratch.data import CORPORA, download, load_text
-    p = argparse.ArgumentParser(prog="llm-from-scratch data", description="Download (or find cached) and inspect a corpus.")
-    p.add_argument("corpus", nargs="?", default="tinyshakespeare", help=f"a corpus name {sorted(CORPORA)} or a text file")
+
+    p = argparse.ArgumentParser(
+        prog="llm-from-scratch data",
+        description="Download (or find cached) and inspect a corpus.",
+    )
+    p.add_argument(
+        "corpus",
+        nargs="?",
+        default="tinyshakespeare",
+        help=f"a corpus name {sorted(CORPORA)} or a text file",
+    )
     a = p.parse_args(argv)
-    if a.corpus in CORPORA: print(f"cached at {download(a.corpus)}")
+    if a.corpus in CORPORA:
+        print(f"cached at {download(a.corpus)}")
     text = load_text(a.corpus)
-    print(f"{len(text):,} characters, {len(set(text))} distinct, {len(text.splitlines()):,} lines")
+    print(
+        f"{len(text):,} characters, {len(set(text))} distinct, {len(text.splitlines()):,} lines"
+    )
     try:
         from llm_from_scratch.tokenizer import get_tokenizer
+
         n = len(get_tokenizer("gpt2").encode_ordinary(text))
         print(f"{n:,} GPT-2 BPE tokens ({len(text) / n:.2f} characters per token)")
-    except ImportError: pass
+    except ImportError:
+        pass
     print("---\n" + text[:300])
     return 0
 
@@ -39,29 +53,50 @@ def data_main(argv: Sequence[str]) -> int:
 def _lazy(module: str, func: str) -> Callable[[Sequence[str]], int]:
     def run(argv: Sequence[str]) -> int:
         import importlib
-        return getattr(importlib.import_module(f"llm_from_scratch.{module}"), func)(argv)
+
+        return getattr(importlib.import_module(f"llm_from_scratch.{module}"), func)(
+            argv
+        )
+
     return run
 
+
 COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
-    "train": (_lazy("trainer", "train_main"), "train a GPT (default: a character-level model on TinyShakespeare)"),
-    "generate": (_lazy("generation", "generate_main"), "generate text from a checkpoint or GPT-2 weights"),
+    "train": (
+        _lazy("trainer", "train_main"),
+        "train a GPT (default: a character-level model on TinyShakespeare)",
+    ),
+    "generate": (
+        _lazy("generation", "generate_main"),
+        "generate text from a checkpoint or GPT-2 weights",
+    ),
     "data": (data_main, "download and inspect a corpus"),
 }
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `llm-from-scratch` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     usage = "llm-from-scratch [-h] [--version] {" + ",".join(COMMANDS) + "} ..."
     if not argv or argv[0] in ("-h", "--help"):
-        print(f"usage: {usage}\n\nBuild, train and sample a GPT-2-style model.\n\ncommands:")
-        for name, (_, help_) in COMMANDS.items(): print(f"  {name:10s} {help_}")
+        print(
+            f"usage: {usage}\n\nBuild, train and sample a GPT-2-style model.\n\ncommands:"
+        )
+        for name, (_, help_) in COMMANDS.items():
+            print(f"  {name:10s} {help_}")
         print("\nRun `llm-from-scratch COMMAND --help` for a command's options.")
         return 0
-    if argv[0] == "--version": print(f"llm-from-scratch {__version__}"); return 0
+    if argv[0] == "--version":
+        print(f"llm-from-scratch {__version__}")
+        return 0
     if argv[0] not in COMMANDS:
-        print(f"llm-from-scratch: error: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
+        print(
+            f"llm-from-scratch: error: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
-    try: return COMMANDS[argv[0]][0](argv[1:]) or 0
+    try:
+        return COMMANDS[argv[0]][0](argv[1:]) or 0
     except LLMError as e:
         print(f"llm-from-scratch {argv[0]}: error: {e}", file=sys.stderr)
         return 2

@@ -25,13 +25,19 @@ __all__ = ['PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'check_fi
 class LLMError(Exception):
     """Base class of the errors caused by user input (bad config, file, prompt...), reported without a traceback."""
 
+
 class ConfigError(LLMError, ValueError):
     """An invalid configuration: unknown field, wrong type or impossible shape."""
 
 # %% ../nbs/00_config.ipynb #2dc36c63
 def quick_mode() -> bool:
     """True when `LLM_FROM_SCRATCH_QUICK` is set to 1/true/yes (CI's fast mode); full mode otherwise."""
-    return os.environ.get("LLM_FROM_SCRATCH_QUICK", "").strip().lower() in ("1", "true", "yes")
+    return os.environ.get("LLM_FROM_SCRATCH_QUICK", "").strip().lower() in (
+        "1",
+        "true",
+        "yes",
+    )
+
 
 def pick(full: Any, quick: Any) -> Any:
     """`quick` in quick mode, else `full`: e.g. `max_iters = pick(2000, 50)`."""
@@ -44,37 +50,56 @@ def check_field_types(cfg: Any, allow_none: bool = True) -> None:
     kinds = {"int": int, "float": (int, float), "bool": bool, "str": str}
     for f in dataclasses.fields(cfg):
         v, base = getattr(cfg, f.name), f.type.replace(" | None", "")
-        if v is None and allow_none and f.type.endswith("| None"): continue
+        if v is None and allow_none and f.type.endswith("| None"):
+            continue
         if (isinstance(v, bool) and base != "bool") or not isinstance(v, kinds[base]):
-            raise ConfigError(f"{f.name} must be {base}, got {v!r} ({type(v).__name__})")
+            raise ConfigError(
+                f"{f.name} must be {base}, got {v!r} ({type(v).__name__})"
+            )
 
 # %% ../nbs/00_config.ipynb #e0941a90
 @dataclass
 class GPTConfig:
     """Hyper-parameters of a GPT-2-style model; defaults are the course's seed model."""
-    vocab_size: int = 50257      # GPT-2 BPE: 50,000 merges + 256 bytes + <|endoftext|>
-    max_seq_len: int = 256       # context length (GPT-2 calls it n_positions / block_size)
-    n_layers: int = 6            # transformer blocks
-    n_heads: int = 6             # attention heads per block
-    d_model: int = 384           # residual stream width (n_embd)
-    d_ff: int | None = None      # MLP hidden width; None -> 4 * d_model
-    dropout: float = 0.1         # embedding, attention and residual dropout
-    bias: bool = True            # biases in Linear layers and LayerNorms, as in GPT-2
-    layer_norm_eps: float = 1e-5 # GPT-2's LayerNorm epsilon
+
+    vocab_size: int = 50257  # GPT-2 BPE: 50,000 merges + 256 bytes + <|endoftext|>
+    max_seq_len: int = 256  # context length (GPT-2 calls it n_positions / block_size)
+    n_layers: int = 6  # transformer blocks
+    n_heads: int = 6  # attention heads per block
+    d_model: int = 384  # residual stream width (n_embd)
+    d_ff: int | None = None  # MLP hidden width; None -> 4 * d_model
+    dropout: float = 0.1  # embedding, attention and residual dropout
+    bias: bool = True  # biases in Linear layers and LayerNorms, as in GPT-2
+    layer_norm_eps: float = 1e-5  # GPT-2's LayerNorm epsilon
 
     def __post_init__(self):
-        if self.d_ff is None: self.d_ff = 4 * self.d_model
+        if self.d_ff is None:
+            self.d_ff = 4 * self.d_model
         self.validate()
 
     def validate(self) -> GPTConfig:
         """Check types and shapes; raise `ConfigError` naming the offending field."""
-        check_field_types(self, allow_none=False)   # d_ff's None was resolved in __post_init__
-        for name in ("vocab_size", "max_seq_len", "n_layers", "n_heads", "d_model", "d_ff"):
-            if getattr(self, name) < 1: raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_field_types(
+            self, allow_none=False
+        )  # d_ff's None was resolved in __post_init__
+        for name in (
+            "vocab_size",
+            "max_seq_len",
+            "n_layers",
+            "n_heads",
+            "d_model",
+            "d_ff",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.d_model % self.n_heads:
-            raise ConfigError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
-        if not 0.0 <= self.dropout < 1.0: raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.layer_norm_eps <= 0: raise ConfigError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps}")
+            raise ConfigError(
+                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.layer_norm_eps <= 0:
+            raise ConfigError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps}")
         return self
 
     @property
@@ -85,17 +110,29 @@ class GPTConfig:
 # %% ../nbs/00_config.ipynb #08764bb9
 PRESETS: dict[str, dict[str, Any]] = {
     "seed": {},
-    "char": dict(vocab_size=65, max_seq_len=64, n_layers=4, n_heads=4, d_model=128, dropout=0.0),
-    "tiny": dict(vocab_size=128, max_seq_len=32, n_layers=2, n_heads=2, d_model=32, dropout=0.0),
+    "char": dict(
+        vocab_size=65, max_seq_len=64, n_layers=4, n_heads=4, d_model=128, dropout=0.0
+    ),
+    "tiny": dict(
+        vocab_size=128, max_seq_len=32, n_layers=2, n_heads=2, d_model=32, dropout=0.0
+    ),
     "gpt2": dict(max_seq_len=1024, n_layers=12, n_heads=12, d_model=768, dropout=0.0),
-    "gpt2-medium": dict(max_seq_len=1024, n_layers=24, n_heads=16, d_model=1024, dropout=0.0),
-    "gpt2-large": dict(max_seq_len=1024, n_layers=36, n_heads=20, d_model=1280, dropout=0.0),
-    "gpt2-xl": dict(max_seq_len=1024, n_layers=48, n_heads=25, d_model=1600, dropout=0.0),
+    "gpt2-medium": dict(
+        max_seq_len=1024, n_layers=24, n_heads=16, d_model=1024, dropout=0.0
+    ),
+    "gpt2-large": dict(
+        max_seq_len=1024, n_layers=36, n_heads=20, d_model=1280, dropout=0.0
+    ),
+    "gpt2-xl": dict(
+        max_seq_len=1024, n_layers=48, n_heads=25, d_model=1600, dropout=0.0
+    ),
 }
+
 
 def preset(name: str, **overrides: Any) -> GPTConfig:
     """The named preset (see `PRESETS`), with field overrides."""
-    if name not in PRESETS: raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return config_from_dict({**PRESETS[name], **overrides})
 
 # %% ../nbs/00_config.ipynb #661890f9
@@ -103,33 +140,55 @@ def config_from_dict(d: dict[str, Any], cls: type = GPTConfig) -> Any:
     """Build a dataclass config `cls` from a dict, rejecting unknown keys with a helpful message."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
-    if unknown: raise ConfigError(f"unknown {cls.__name__} field(s) {unknown}; valid fields: {sorted(names)}")
-    try: return cls(**d)
-    except TypeError as e: raise ConfigError(str(e)) from None
+    if unknown:
+        raise ConfigError(
+            f"unknown {cls.__name__} field(s) {unknown}; valid fields: {sorted(names)}"
+        )
+    try:
+        return cls(**d)
+    except TypeError as e:
+        raise ConfigError(str(e)) from None
+
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML (.yaml/.yml), TOML (.toml) or JSON (.json) file into a dict."""
     path = Path(path)
-    if not path.exists(): raise ConfigError(f"config file not found: {path}")
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
     text = path.read_text(encoding="utf-8")
     try:
-        if path.suffix in (".yaml", ".yml"): d = yaml.safe_load(text) or {}
-        elif path.suffix == ".toml": d = tomllib.loads(text)
-        elif path.suffix == ".json": d = json.loads(text)
-        else: raise ConfigError(f"config file must end in .yaml, .yml, .toml or .json: {path}")
+        if path.suffix in (".yaml", ".yml"):
+            d = yaml.safe_load(text) or {}
+        elif path.suffix == ".toml":
+            d = tomllib.loads(text)
+        elif path.suffix == ".json":
+            d = json.loads(text)
+        else:
+            raise ConfigError(
+                f"config file must end in .yaml, .yml, .toml or .json: {path}"
+            )
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
         raise ConfigError(f"cannot parse {path}: {e}") from None
-    if not isinstance(d, dict): raise ConfigError(f"{path} must hold a mapping of field: value")
+    if not isinstance(d, dict):
+        raise ConfigError(f"{path} must hold a mapping of field: value")
     return d
+
 
 def write_config_file(d: dict[str, Any], path: str | Path) -> Path:
     """Write a flat dict of config values to YAML, TOML or JSON, chosen by the file suffix."""
     path = Path(path)
-    if path.suffix in (".yaml", ".yml"): text = yaml.safe_dump(d, sort_keys=False)
-    elif path.suffix == ".json": text = json.dumps(d, indent=2)
+    if path.suffix in (".yaml", ".yml"):
+        text = yaml.safe_dump(d, sort_keys=False)
+    elif path.suffix == ".json":
+        text = json.dumps(d, indent=2)
     elif path.suffix == ".toml":
-        text = "".join(f"{k} = {json.dumps(v)}\n" for k, v in d.items() if v is not None)
-    else: raise ConfigError(f"config file must end in .yaml, .yml, .toml or .json: {path}")
+        text = "".join(
+            f"{k} = {json.dumps(v)}\n" for k, v in d.items() if v is not None
+        )
+    else:
+        raise ConfigError(
+            f"config file must end in .yaml, .yml, .toml or .json: {path}"
+        )
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -137,6 +196,7 @@ def write_config_file(d: dict[str, Any], path: str | Path) -> Path:
 def load_config(path: str | Path, **overrides: Any) -> GPTConfig:
     """Load a `GPTConfig` from a YAML/TOML/JSON file, then apply overrides."""
     return config_from_dict({**read_config_file(path), **overrides})
+
 
 def save_config(cfg: GPTConfig, path: str | Path) -> Path:
     """Save a `GPTConfig` to YAML/TOML/JSON (chosen by suffix)."""
@@ -146,7 +206,13 @@ def save_config(cfg: GPTConfig, path: str | Path) -> Path:
 def count_params(cfg: GPTConfig, embeddings: bool = True) -> int:
     """Parameters of the GPT described by `cfg` (LM head tied to the token embedding)."""
     d, ff, b = cfg.d_model, cfg.d_ff, int(cfg.bias)
-    block = (3 * d * d + 3 * d * b) + (d * d + d * b) + (2 * d * ff + (ff + d) * b) + 2 * (d + d * b)
+    block = (
+        (3 * d * d + 3 * d * b)
+        + (d * d + d * b)
+        + (2 * d * ff + (ff + d) * b)
+        + 2 * (d + d * b)
+    )
     total = cfg.n_layers * block + (d + d * b)  # blocks + final LayerNorm
-    if embeddings: total += cfg.vocab_size * d + cfg.max_seq_len * d
+    if embeddings:
+        total += cfg.vocab_size * d + cfg.max_seq_len * d
     return total

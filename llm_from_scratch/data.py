@@ -29,9 +29,11 @@ __all__ = ['CORPORA', 'DataError', 'cache_dir', 'Corpus', 'sha256_file', 'downlo
 class DataError(LLMError):
     """A corpus could not be found, downloaded or verified."""
 
+
 def cache_dir() -> Path:
     """The cache directory: `$LLM_FROM_SCRATCH_CACHE`, else `$XDG_CACHE_HOME/llm_from_scratch` (default ~/.cache)."""
-    if os.environ.get("LLM_FROM_SCRATCH_CACHE"): return Path(os.environ["LLM_FROM_SCRATCH_CACHE"]).expanduser()
+    if os.environ.get("LLM_FROM_SCRATCH_CACHE"):
+        return Path(os.environ["LLM_FROM_SCRATCH_CACHE"]).expanduser()
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "llm_from_scratch"
 
@@ -39,81 +41,122 @@ def cache_dir() -> Path:
 @dataclass(frozen=True)
 class Corpus:
     """A downloadable text corpus: canonical URL, expected SHA-256 and cache file name."""
+
     name: str
     url: str
     sha256: str
     filename: str
+
 
 CORPORA: dict[str, Corpus] = {
     "tinyshakespeare": Corpus(
         "tinyshakespeare",
         "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
         "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-        "tinyshakespeare.txt"),
+        "tinyshakespeare.txt",
+    ),
 }
+
 
 def sha256_file(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
     return h.hexdigest()
 
 # %% ../nbs/00_data.ipynb #7bc2d7dc
-def download(name: str = "tinyshakespeare", cache: str | Path | None = None, timeout: float = 30.0) -> Path:
+def download(
+    name: str = "tinyshakespeare",
+    cache: str | Path | None = None,
+    timeout: float = 30.0,
+) -> Path:
     """Path of the named corpus in the cache, downloading and verifying it first if needed."""
-    if name not in CORPORA: raise DataError(f"unknown corpus {name!r}; known: {sorted(CORPORA)}")
+    if name not in CORPORA:
+        raise DataError(f"unknown corpus {name!r}; known: {sorted(CORPORA)}")
     c = CORPORA[name]
     folder = Path(cache) if cache is not None else cache_dir()
     path = folder / c.filename
     if path.exists():
-        if sha256_file(path) == c.sha256: return path
-        raise DataError(f"{path} exists but its SHA-256 is not {c.sha256[:12]}...; delete it to download again")
+        if sha256_file(path) == c.sha256:
+            return path
+        raise DataError(
+            f"{path} exists but its SHA-256 is not {c.sha256[:12]}...; delete it to download again"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{c.filename}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(c.url, timeout=timeout) as r: shutil.copyfileobj(r, f)
-        if sha256_file(tmp) != c.sha256: raise DataError(f"downloaded {c.url} but its SHA-256 does not match; not saved")
+        with (
+            os.fdopen(fd, "wb") as f,
+            urllib.request.urlopen(c.url, timeout=timeout) as r,
+        ):
+            shutil.copyfileobj(r, f)
+        if sha256_file(tmp) != c.sha256:
+            raise DataError(
+                f"downloaded {c.url} but its SHA-256 does not match; not saved"
+            )
         os.replace(tmp, path)
     except (urllib.error.URLError, OSError) as e:
-        raise DataError(f"cannot download {name} from {c.url} ({e}). If you are offline, copy the file to {path} "
-                        f"or set LLM_FROM_SCRATCH_CACHE to a folder that holds {c.filename}") from None
+        raise DataError(
+            f"cannot download {name} from {c.url} ({e}). If you are offline, copy the file to {path} "
+            f"or set LLM_FROM_SCRATCH_CACHE to a folder that holds {c.filename}"
+        ) from None
     finally:
-        if os.path.exists(tmp): os.remove(tmp)
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return path
+
 
 def load_text(source: str | Path = "tinyshakespeare") -> str:
     """The text of a known corpus (by name, downloaded/cached) or of a local file (by path)."""
-    if str(source) in CORPORA: return download(str(source)).read_text(encoding="utf-8")
+    if str(source) in CORPORA:
+        return download(str(source)).read_text(encoding="utf-8")
     path = Path(source)
-    if not path.is_file(): raise DataError(f"no corpus named {str(source)!r} and no such file; known: {sorted(CORPORA)}")
+    if not path.is_file():
+        raise DataError(
+            f"no corpus named {str(source)!r} and no such file; known: {sorted(CORPORA)}"
+        )
     return path.read_text(encoding="utf-8")
 
 # %% ../nbs/00_data.ipynb #e76bdff5
-def train_val_split(tokens: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+def train_val_split(
+    tokens: torch.Tensor, val_fraction: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Split a 1-D token tensor into (train, val): val is the last `val_fraction` of it."""
-    if not 0.0 < val_fraction < 1.0: raise DataError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"val_fraction must be in (0, 1), got {val_fraction}")
     n = int(len(tokens) * (1 - val_fraction))
     return tokens[:n], tokens[n:]
 
 # %% ../nbs/00_data.ipynb #38fa23fb
 class TokenWindows(Dataset):
     """All windows of `block_size` tokens from a 1-D token tensor, as (input, target) pairs shifted by one."""
+
     def __init__(self, tokens: torch.Tensor, block_size: int):
-        if tokens.ndim != 1: raise DataError(f"tokens must be 1-D, got shape {tuple(tokens.shape)}")
+        if tokens.ndim != 1:
+            raise DataError(f"tokens must be 1-D, got shape {tuple(tokens.shape)}")
         if len(tokens) <= block_size:
-            raise DataError(f"need more than block_size={block_size} tokens, got {len(tokens)}")
+            raise DataError(
+                f"need more than block_size={block_size} tokens, got {len(tokens)}"
+            )
         self.tokens, self.block_size = tokens.long(), block_size
 
-    def __len__(self) -> int: return len(self.tokens) - self.block_size
+    def __len__(self) -> int:
+        return len(self.tokens) - self.block_size
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         w = self.tokens[i : i + self.block_size + 1]
         return w[:-1], w[1:]
 
 # %% ../nbs/00_data.ipynb #31ee024f
-def make_loader(tokens: torch.Tensor, block_size: int, batch_size: int, num_batches: int | None = None,
-                generator: torch.Generator | None = None) -> DataLoader:
+def make_loader(
+    tokens: torch.Tensor,
+    block_size: int,
+    batch_size: int,
+    num_batches: int | None = None,
+    generator: torch.Generator | None = None,
+) -> DataLoader:
     """DataLoader of random (input, target) windows, sampled with replacement; infinite when `num_batches` is None."""
     ds = TokenWindows(tokens, block_size)
     n = (num_batches or 1 << 40) * batch_size

@@ -40,71 +40,131 @@ class GenerationError(LLMError, ValueError):
     """Options or prompts that `generate` cannot work with: bad decoding parameters, empty prompts, prompts too long."""
 
 # %% ../nbs/06_generation.ipynb #0fc4bd91
-def top_k_filter(scores: torch.Tensor, k: int, min_tokens_to_keep: int = 1) -> torch.Tensor:
+def top_k_filter(
+    scores: torch.Tensor, k: int, min_tokens_to_keep: int = 1
+) -> torch.Tensor:
     """Keep the `k` highest scores (and any tied with the k-th), set the rest to -inf. (B, V) -> (B, V)."""
     k = min(max(k, min_tokens_to_keep), scores.size(-1))
-    kth = torch.topk(scores, k).values[..., -1:]                          # (B, 1) the k-th largest score
+    kth = torch.topk(scores, k).values[..., -1:]  # (B, 1) the k-th largest score
     return scores.masked_fill(scores < kth, float("-inf"))
 
-def top_p_filter(scores: torch.Tensor, p: float, min_tokens_to_keep: int = 1) -> torch.Tensor:
+
+def top_p_filter(
+    scores: torch.Tensor, p: float, min_tokens_to_keep: int = 1
+) -> torch.Tensor:
     """Nucleus filter: keep the most likely tokens whose probabilities add up to at least `p`, set the rest to -inf.
     As in HF: sort ascending and drop each token whose mass, with all less likely ones, is <= 1 - p. (B, V) -> (B, V)."""
     sorted_scores, order = torch.sort(scores, descending=False)
-    cum = sorted_scores.softmax(-1).cumsum(-1)                            # mass of this token and all less likely ones
+    cum = sorted_scores.softmax(-1).cumsum(
+        -1
+    )  # mass of this token and all less likely ones
     remove = cum <= (1 - p)
-    remove[..., -min_tokens_to_keep:] = False                             # the most likely ones always stay
+    remove[..., -min_tokens_to_keep:] = False  # the most likely ones always stay
     return scores.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
 
 # %% ../nbs/06_generation.ipynb #21a30022
-def penalize_repetition(input_ids: torch.Tensor, scores: torch.Tensor, penalty: float) -> torch.Tensor:
+def penalize_repetition(
+    input_ids: torch.Tensor, scores: torch.Tensor, penalty: float
+) -> torch.Tensor:
     """CTRL's repetition penalty as HF applies it: each distinct token of `input_ids` (prompt included) has its score
     divided by `penalty` when positive and multiplied by it when negative. (B, T) ids, (B, V) scores -> (B, V)."""
-    score = scores.gather(1, input_ids)                                   # (B, T) scores of the tokens already seen
+    score = scores.gather(1, input_ids)  # (B, T) scores of the tokens already seen
     score = torch.where(score < 0, score * penalty, score / penalty)
-    return scores.scatter(1, input_ids, score)                           # a repeated id writes the same value: once each
+    return scores.scatter(
+        1, input_ids, score
+    )  # a repeated id writes the same value: once each
 
-def block_repeated_ngrams(input_ids: torch.Tensor, scores: torch.Tensor, n: int) -> torch.Tensor:
+
+def block_repeated_ngrams(
+    input_ids: torch.Tensor, scores: torch.Tensor, n: int
+) -> torch.Tensor:
     """Set to -inf the score of every token that would complete an `n`-gram already in `input_ids`. (B, V) -> (B, V)."""
     B, L = input_ids.shape
-    if L < n: return scores                                               # no complete n-gram yet
-    windows = input_ids.unfold(1, n, 1)                                   # (B, L-n+1, n): every n-gram so far
-    prefix = input_ids[:, L - n + 1:]                                     # (B, n-1): what the next n-gram starts with
-    match = (windows[..., :-1] == prefix[:, None]).all(-1)                # (B, L-n+1): n-grams that start the same way
+    if L < n:
+        return scores  # no complete n-gram yet
+    windows = input_ids.unfold(1, n, 1)  # (B, L-n+1, n): every n-gram so far
+    prefix = input_ids[:, L - n + 1 :]  # (B, n-1): what the next n-gram starts with
+    match = (windows[..., :-1] == prefix[:, None]).all(
+        -1
+    )  # (B, L-n+1): n-grams that start the same way
     V = scores.size(-1)
     banned = torch.zeros(B, V + 1, dtype=torch.bool, device=scores.device)
-    banned.scatter_(1, torch.where(match, windows[..., -1].clamp(max=V), V), True)  # non-matches hit spare column V
+    banned.scatter_(
+        1, torch.where(match, windows[..., -1].clamp(max=V), V), True
+    )  # non-matches hit spare column V
     return scores.masked_fill(banned[:, :V], float("-inf"))
 
 # %% ../nbs/06_generation.ipynb #7bef9a05
-def _check_processing(temperature: float, top_k: int | None, top_p: float | None, repetition_penalty: float,
-                      no_repeat_ngram_size: int, min_tokens_to_keep: int) -> None:
-    def num(x: Any) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool)
-    def whole(x: Any) -> bool: return isinstance(x, int) and not isinstance(x, bool)
+def _check_processing(
+    temperature: float,
+    top_k: int | None,
+    top_p: float | None,
+    repetition_penalty: float,
+    no_repeat_ngram_size: int,
+    min_tokens_to_keep: int,
+) -> None:
+    def num(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    def whole(x: Any) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool)
+
     if not num(temperature) or not temperature > 0:
-        raise GenerationError(f"temperature must be a number > 0, got {temperature!r} (for greedy use do_sample=False)")
+        raise GenerationError(
+            f"temperature must be a number > 0, got {temperature!r} (for greedy use do_sample=False)"
+        )
     if top_k is not None and (not whole(top_k) or top_k < 0):
-        raise GenerationError(f"top_k must be an integer >= 0 (0 or None: no top-k), got {top_k!r}")
+        raise GenerationError(
+            f"top_k must be an integer >= 0 (0 or None: no top-k), got {top_k!r}"
+        )
     if top_p is not None and (not num(top_p) or not 0 <= top_p <= 1):
         raise GenerationError(f"top_p must be a number in [0, 1], got {top_p!r}")
     if not num(repetition_penalty) or not repetition_penalty > 0:
-        raise GenerationError(f"repetition_penalty must be a number > 0 (1.0: none), got {repetition_penalty!r}")
+        raise GenerationError(
+            f"repetition_penalty must be a number > 0 (1.0: none), got {repetition_penalty!r}"
+        )
     if not whole(no_repeat_ngram_size) or no_repeat_ngram_size < 0:
-        raise GenerationError(f"no_repeat_ngram_size must be an integer >= 0 (0: none), got {no_repeat_ngram_size!r}")
+        raise GenerationError(
+            f"no_repeat_ngram_size must be an integer >= 0 (0: none), got {no_repeat_ngram_size!r}"
+        )
     if not whole(min_tokens_to_keep) or min_tokens_to_keep < 1:
-        raise GenerationError(f"min_tokens_to_keep must be an integer >= 1, got {min_tokens_to_keep!r}")
+        raise GenerationError(
+            f"min_tokens_to_keep must be an integer >= 1, got {min_tokens_to_keep!r}"
+        )
 
-def process_logits(input_ids: torch.Tensor, logits: torch.Tensor, *, temperature: float = 1.0, top_k: int | None = None,
-                   top_p: float | None = None, repetition_penalty: float = 1.0, no_repeat_ngram_size: int = 0,
-                   min_tokens_to_keep: int = 1) -> torch.Tensor:
+
+def process_logits(
+    input_ids: torch.Tensor,
+    logits: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    repetition_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
+    min_tokens_to_keep: int = 1,
+) -> torch.Tensor:
     """Next-token scores after HF's processors, in HF's order: repetition penalty, n-gram blocking, then the sampling
     warpers temperature, top-k, top-p. `input_ids` (B, T) is everything so far, `logits` (B, V); returns (B, V)."""
-    _check_processing(temperature, top_k, top_p, repetition_penalty, no_repeat_ngram_size, min_tokens_to_keep)
+    _check_processing(
+        temperature,
+        top_k,
+        top_p,
+        repetition_penalty,
+        no_repeat_ngram_size,
+        min_tokens_to_keep,
+    )
     scores = logits
-    if repetition_penalty != 1.0: scores = penalize_repetition(input_ids, scores, repetition_penalty)
-    if no_repeat_ngram_size > 0: scores = block_repeated_ngrams(input_ids, scores, no_repeat_ngram_size)
-    if temperature != 1.0: scores = scores / temperature
-    if top_k: scores = top_k_filter(scores, top_k, min_tokens_to_keep)
-    if top_p is not None and top_p < 1.0: scores = top_p_filter(scores, top_p, min_tokens_to_keep)
+    if repetition_penalty != 1.0:
+        scores = penalize_repetition(input_ids, scores, repetition_penalty)
+    if no_repeat_ngram_size > 0:
+        scores = block_repeated_ngrams(input_ids, scores, no_repeat_ngram_size)
+    if temperature != 1.0:
+        scores = scores / temperature
+    if top_k:
+        scores = top_k_filter(scores, top_k, min_tokens_to_keep)
+    if top_p is not None and top_p < 1.0:
+        scores = top_p_filter(scores, top_p, min_tokens_to_keep)
     return scores
 
 # %% ../nbs/06_generation.ipynb #3ea33e6f
@@ -112,13 +172,22 @@ class DecodeContext:
     """Next-token logits for a batch of growing sequences. The model sees at most `max_seq_len` tokens: past that, the
     window start jumps forward `window_shift` tokens at a time. With `use_cache`, the window's keys/values live in a
     `KVCache`, so a step feeds only the new tokens; the cache is refilled whenever the window start moves."""
-    def __init__(self, model: GPT, use_cache: bool = True, window_shift: int = 1, max_len: int | None = None):
+
+    def __init__(
+        self,
+        model: GPT,
+        use_cache: bool = True,
+        window_shift: int = 1,
+        max_len: int | None = None,
+    ):
         self.model, self.use_cache, self.shift = model, use_cache, window_shift
         self.M = model.cfg.max_seq_len
-        self.cache_len = min(self.M, max_len or self.M)   # no need to allocate more than the sequence will use
-        self.start = 0                                    # index of the first token the model sees
+        self.cache_len = min(
+            self.M, max_len or self.M
+        )  # no need to allocate more than the sequence will use
+        self.start = 0  # index of the first token the model sees
         self.cache: KVCache | None = None
-        self.prefills = 0                                 # how often the cache was (re)filled: for tests and plots
+        self.prefills = 0  # how often the cache was (re)filled: for tests and plots
 
     def window_start(self, L: int) -> int:
         """First visible token of a sequence of `L` tokens: 0 while it fits, then a multiple of `window_shift`."""
@@ -132,99 +201,205 @@ class DecodeContext:
             return self.model(ids[:, start:], last_only=True)[0][:, -1].float()
         if self.cache is None or self.cache.k.size(1) != ids.size(0):
             p = next(self.model.parameters())
-            self.cache = KVCache(self.model.cfg, ids.size(0), self.cache_len, device=p.device, dtype=p.dtype)
+            self.cache = KVCache(
+                self.model.cfg,
+                ids.size(0),
+                self.cache_len,
+                device=p.device,
+                dtype=p.dtype,
+            )
             self.start, self.cache.pos = start, 0
             self.prefills += 1
-        elif start != self.start:                                                 # the window moved: refill it
+        elif start != self.start:  # the window moved: refill it
             self.start, self.cache.pos = start, 0
             self.prefills += 1
-        x = ids[:, self.start + self.cache.pos:]                                  # the tokens the cache lacks
+        x = ids[:, self.start + self.cache.pos :]  # the tokens the cache lacks
         return self.model(x, kv_cache=self.cache, last_only=True)[0][:, -1].float()
 
     def reorder(self, index: torch.Tensor) -> None:
         """Rows of the next call are rows `index` of this one (beam search): reorder the cache to match."""
-        if self.cache is not None: self.cache.reorder(index)
+        if self.cache is not None:
+            self.cache.reorder(index)
 
 # %% ../nbs/06_generation.ipynb #e9c07f12
-def _sample_steps(out: torch.Tensor, T: int, *, do_sample: bool, warp: dict[str, Any],
-                  penalties: dict[str, Any], eos: torch.Tensor | None, pad: int | None, ctx: DecodeContext,
-                  generator: torch.Generator | None) -> Iterator[torch.Tensor]:
+def _sample_steps(
+    out: torch.Tensor,
+    T: int,
+    *,
+    do_sample: bool,
+    warp: dict[str, Any],
+    penalties: dict[str, Any],
+    eos: torch.Tensor | None,
+    pad: int | None,
+    ctx: DecodeContext,
+    generator: torch.Generator | None,
+) -> Iterator[torch.Tensor]:
     """Greedy or sampled decoding into the preallocated `out` (B, T + max_new_tokens) whose first `T` columns hold the
     prompts; yields each step's new tokens (B,). Stops early once every row has produced an end-of-sequence token."""
-    alive = torch.ones(out.size(0), dtype=torch.bool, device=out.device)     # rows that have not produced eos yet
+    alive = torch.ones(
+        out.size(0), dtype=torch.bool, device=out.device
+    )  # rows that have not produced eos yet
     for t in range(T, out.size(1)):
         with torch.no_grad():
-            scores = process_logits(out[:, :t], ctx(out[:, :t]), **penalties, **warp)          # (B, V)
-            if do_sample: tok = torch.multinomial(F.softmax(scores, dim=-1), 1, generator=generator).squeeze(1)
-            else: tok = scores.argmax(dim=-1)
-            if eos is not None: tok = torch.where(alive, tok, pad)                 # finished rows get padding
+            scores = process_logits(
+                out[:, :t], ctx(out[:, :t]), **penalties, **warp
+            )  # (B, V)
+            if do_sample:
+                tok = torch.multinomial(
+                    F.softmax(scores, dim=-1), 1, generator=generator
+                ).squeeze(1)
+            else:
+                tok = scores.argmax(dim=-1)
+            if eos is not None:
+                tok = torch.where(alive, tok, pad)  # finished rows get padding
             out[:, t] = tok
         yield tok
         if eos is not None:
             alive &= ~torch.isin(tok, eos)
-            if not alive.any(): return
+            if not alive.any():
+                return
 
 # %% ../nbs/06_generation.ipynb #f5e06b7d
 def _as_batch(model: GPT, input_ids: Any, truncate_prompt: bool) -> torch.Tensor:
     """Prompts as a (B, T) long tensor on the model's device, checked; warns (or raises) when longer than the context."""
     if not isinstance(input_ids, torch.Tensor):
-        try: input_ids = torch.tensor(input_ids)
+        try:
+            input_ids = torch.tensor(input_ids)
         except (TypeError, ValueError, RuntimeError):
-            raise GenerationError("input_ids must be a tensor or a (nested) list of token ids") from None
+            raise GenerationError(
+                "input_ids must be a tensor or a (nested) list of token ids"
+            ) from None
     ids = input_ids[None] if input_ids.ndim == 1 else input_ids
-    if ids.ndim != 2: raise GenerationError(f"input_ids must have shape (T,) or (B, T), got {tuple(input_ids.shape)}")
+    if ids.ndim != 2:
+        raise GenerationError(
+            f"input_ids must have shape (T,) or (B, T), got {tuple(input_ids.shape)}"
+        )
     if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
-        raise GenerationError(f"input_ids must hold integer token ids, got dtype {ids.dtype}")
-    if ids.numel() == 0: raise GenerationError("empty prompt: give at least one token")
+        raise GenerationError(
+            f"input_ids must hold integer token ids, got dtype {ids.dtype}"
+        )
+    if ids.numel() == 0:
+        raise GenerationError("empty prompt: give at least one token")
     V, M = model.cfg.vocab_size, model.cfg.max_seq_len
-    if int(ids.min()) < 0 or int(ids.max()) >= V: raise GenerationError(f"token ids must be in [0, {V})")
+    if int(ids.min()) < 0 or int(ids.max()) >= V:
+        raise GenerationError(f"token ids must be in [0, {V})")
     if ids.size(1) > M:
-        if not truncate_prompt: raise GenerationError(f"prompt of {ids.size(1)} tokens is longer than max_seq_len={M}")
-        warnings.warn(f"prompt of {ids.size(1)} tokens is longer than max_seq_len={M}: the model sees its last {M}",
-                      stacklevel=4)
+        if not truncate_prompt:
+            raise GenerationError(
+                f"prompt of {ids.size(1)} tokens is longer than max_seq_len={M}"
+            )
+        warnings.warn(
+            f"prompt of {ids.size(1)} tokens is longer than max_seq_len={M}: the model sees its last {M}",
+            stacklevel=4,
+        )
     return ids.to(device=next(model.parameters()).device, dtype=torch.long)
 
-def _plan(model: GPT, input_ids: Any, max_new_tokens: int, o: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
+
+def _plan(
+    model: GPT, input_ids: Any, max_new_tokens: int, o: dict[str, Any]
+) -> tuple[torch.Tensor, dict[str, Any]]:
     """Check `generate`'s options `o`; return the prompts (B, T) and the keyword arguments of the decoding loops."""
-    def whole(x: Any, lo: int) -> bool: return isinstance(x, int) and not isinstance(x, bool) and x >= lo
-    for name, x, lo in (("max_new_tokens", max_new_tokens, 0), ("num_beams", o["num_beams"], 1),
-                        ("num_return_sequences", o["num_return_sequences"], 1), ("window_shift", o["window_shift"], 1)):
-        if not whole(x, lo): raise GenerationError(f"{name} must be an integer >= {lo}, got {x!r}")
+
+    def whole(x: Any, lo: int) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and x >= lo
+
+    for name, x, lo in (
+        ("max_new_tokens", max_new_tokens, 0),
+        ("num_beams", o["num_beams"], 1),
+        ("num_return_sequences", o["num_return_sequences"], 1),
+        ("window_shift", o["window_shift"], 1),
+    ):
+        if not whole(x, lo):
+            raise GenerationError(f"{name} must be an integer >= {lo}, got {x!r}")
     nb, nrs = o["num_beams"], o["num_return_sequences"]
-    if nb > 1 and nrs > nb: raise GenerationError(f"num_return_sequences ({nrs}) must be <= num_beams ({nb})")
+    if nb > 1 and nrs > nb:
+        raise GenerationError(
+            f"num_return_sequences ({nrs}) must be <= num_beams ({nb})"
+        )
     if nb == 1 and nrs > 1 and not o["do_sample"]:
-        raise GenerationError("greedy decoding gives one sequence per prompt: use do_sample=True or num_beams > 1")
+        raise GenerationError(
+            "greedy decoding gives one sequence per prompt: use do_sample=True or num_beams > 1"
+        )
     if o["early_stopping"] not in (True, False, "never"):
-        raise GenerationError(f"early_stopping must be True, False or 'never', got {o['early_stopping']!r}")
+        raise GenerationError(
+            f"early_stopping must be True, False or 'never', got {o['early_stopping']!r}"
+        )
     ids = _as_batch(model, input_ids, o["truncate_prompt"])
-    if nb == 1 and nrs > 1: ids = ids.repeat_interleave(nrs, dim=0)              # independent samples per prompt
+    if nb == 1 and nrs > 1:
+        ids = ids.repeat_interleave(nrs, dim=0)  # independent samples per prompt
     eos, pad = o["eos_token_id"], o["pad_token_id"]
     if eos is not None:
-        eos = torch.as_tensor(eos, dtype=torch.long, device=ids.device).view(-1)     # an id, a list of ids or a tensor
-        if pad is None and len(eos): pad = int(eos[0])                            # as HF: pad with the (first) eos
-        if not len(eos): eos = None
-    keep = 1 + (len(eos) if eos is not None else 1) if nb > 1 else 1            # beam sampling keeps a non-eos option
-    warp = dict(temperature=o["temperature"], top_k=o["top_k"], top_p=o["top_p"], min_tokens_to_keep=keep)
-    penalties = dict(repetition_penalty=o["repetition_penalty"], no_repeat_ngram_size=o["no_repeat_ngram_size"])
+        eos = torch.as_tensor(eos, dtype=torch.long, device=ids.device).view(
+            -1
+        )  # an id, a list of ids or a tensor
+        if pad is None and len(eos):
+            pad = int(eos[0])  # as HF: pad with the (first) eos
+        if not len(eos):
+            eos = None
+    keep = (
+        1 + (len(eos) if eos is not None else 1) if nb > 1 else 1
+    )  # beam sampling keeps a non-eos option
+    warp = dict(
+        temperature=o["temperature"],
+        top_k=o["top_k"],
+        top_p=o["top_p"],
+        min_tokens_to_keep=keep,
+    )
+    penalties = dict(
+        repetition_penalty=o["repetition_penalty"],
+        no_repeat_ngram_size=o["no_repeat_ngram_size"],
+    )
     _check_processing(**warp, **penalties)
-    ctx = DecodeContext(model, o["use_cache"], o["window_shift"], max_len=ids.size(1) + max_new_tokens)
-    return ids, dict(do_sample=o["do_sample"], warp=warp if o["do_sample"] else {}, penalties=penalties, eos=eos, pad=pad,
-                     ctx=ctx, generator=o["generator"])
+    ctx = DecodeContext(
+        model, o["use_cache"], o["window_shift"], max_len=ids.size(1) + max_new_tokens
+    )
+    return ids, dict(
+        do_sample=o["do_sample"],
+        warp=warp if o["do_sample"] else {},
+        penalties=penalties,
+        eos=eos,
+        pad=pad,
+        ctx=ctx,
+        generator=o["generator"],
+    )
+
 
 class _eval_mode:
     """Put a model in eval mode (no dropout) inside a `with` block, and restore its mode after."""
-    def __init__(self, model: torch.nn.Module): self.model, self.was_training = model, model.training
-    def __enter__(self) -> None: self.model.eval()
-    def __exit__(self, *exc: Any) -> None: self.model.train(self.was_training)
+
+    def __init__(self, model: torch.nn.Module):
+        self.model, self.was_training = model, model.training
+
+    def __enter__(self) -> None:
+        self.model.eval()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.model.train(self.was_training)
 
 # %% ../nbs/06_generation.ipynb #67a371bb
-def generate(model: GPT, input_ids: Any, max_new_tokens: int, *, do_sample: bool = False, temperature: float = 1.0,
-             top_k: int | None = None, top_p: float | None = None, num_beams: int = 1, length_penalty: float = 1.0,
-             early_stopping: bool | str = False, num_return_sequences: int = 1, repetition_penalty: float = 1.0,
-             no_repeat_ngram_size: int = 0, eos_token_id: int | Sequence[int] | None = None, pad_token_id: int | None = None,
-             use_cache: bool = True, generator: torch.Generator | None = None,
-             streamer: Callable[[torch.Tensor], Any] | None = None, truncate_prompt: bool = True,
-             window_shift: int = 1) -> torch.Tensor | list[torch.Tensor]:
+def generate(
+    model: GPT,
+    input_ids: Any,
+    max_new_tokens: int,
+    *,
+    do_sample: bool = False,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    num_beams: int = 1,
+    length_penalty: float = 1.0,
+    early_stopping: bool | str = False,
+    num_return_sequences: int = 1,
+    repetition_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
+    eos_token_id: int | Sequence[int] | None = None,
+    pad_token_id: int | None = None,
+    use_cache: bool = True,
+    generator: torch.Generator | None = None,
+    streamer: Callable[[torch.Tensor], Any] | None = None,
+    truncate_prompt: bool = True,
+    window_shift: int = 1,
+) -> torch.Tensor | list[torch.Tensor]:
     """Prompt + new token ids, with the options of Hugging Face's `generate()` (same names, same meaning).
 
     `input_ids`: (T,) or (B, T) ids, a tensor or lists; prompts of different lengths (a list of lists) are decoded one by
@@ -233,105 +408,206 @@ def generate(model: GPT, input_ids: Any, max_new_tokens: int, *, do_sample: bool
     padded with `pad_token_id` (default: the eos). `streamer(tokens)` receives each step's (B,) new tokens. Unlike HF,
     `top_k` defaults to None (HF: 50), long prompts are cropped with a warning, and decoding may run past `max_seq_len`
     (see `DecodeContext`). The model is in eval mode while generating."""
-    o = dict(locals()); del o["model"], o["input_ids"], o["max_new_tokens"]
-    if isinstance(input_ids, (list, tuple)) and len(input_ids) > 1 \
-            and all(isinstance(p, (list, tuple, torch.Tensor)) for p in input_ids) and len({len(p) for p in input_ids}) > 1:
-        if streamer is not None: raise GenerationError("streaming needs prompts of equal length (or one prompt)")
-        return [generate(model, torch.as_tensor(p), max_new_tokens, **o) for p in input_ids]   # ragged: one by one
-    if num_beams > 1 and streamer is not None: raise GenerationError("beam search cannot stream: its best beam can change")
+    o = dict(locals())
+    del o["model"], o["input_ids"], o["max_new_tokens"]
+    if (
+        isinstance(input_ids, (list, tuple))
+        and len(input_ids) > 1
+        and all(isinstance(p, (list, tuple, torch.Tensor)) for p in input_ids)
+        and len({len(p) for p in input_ids}) > 1
+    ):
+        if streamer is not None:
+            raise GenerationError(
+                "streaming needs prompts of equal length (or one prompt)"
+            )
+        return [
+            generate(model, torch.as_tensor(p), max_new_tokens, **o) for p in input_ids
+        ]  # ragged: one by one
+    if num_beams > 1 and streamer is not None:
+        raise GenerationError("beam search cannot stream: its best beam can change")
     ids, plan = _plan(model, input_ids, max_new_tokens, o)
     with _eval_mode(model):
         if num_beams > 1:
-            out = _beam_search(ids, max_new_tokens, num_beams=num_beams, length_penalty=length_penalty,
-                               early_stopping=early_stopping, num_return_sequences=num_return_sequences, **plan)
+            out = _beam_search(
+                ids,
+                max_new_tokens,
+                num_beams=num_beams,
+                length_penalty=length_penalty,
+                early_stopping=early_stopping,
+                num_return_sequences=num_return_sequences,
+                **plan,
+            )
         else:
-            out = torch.empty(ids.size(0), ids.size(1) + max_new_tokens, dtype=torch.long, device=ids.device)
-            out[:, :ids.size(1)] = ids
+            out = torch.empty(
+                ids.size(0),
+                ids.size(1) + max_new_tokens,
+                dtype=torch.long,
+                device=ids.device,
+            )
+            out[:, : ids.size(1)] = ids
             n = 0
             for tok in _sample_steps(out, ids.size(1), **plan):
                 n += 1
-                if streamer is not None: streamer(tok)
-            out = out[:, :ids.size(1) + n]
-    one = input_ids.ndim == 1 if isinstance(input_ids, torch.Tensor) else \
-        not isinstance(input_ids[0], (list, tuple, torch.Tensor))
+                if streamer is not None:
+                    streamer(tok)
+            out = out[:, : ids.size(1) + n]
+    one = (
+        input_ids.ndim == 1
+        if isinstance(input_ids, torch.Tensor)
+        else not isinstance(input_ids[0], (list, tuple, torch.Tensor))
+    )
     return out[0] if one and out.size(0) == 1 else out
 
-def stream(model: GPT, input_ids: Any, max_new_tokens: int, **kwargs: Any) -> Iterator[torch.Tensor]:
+
+def stream(
+    model: GPT, input_ids: Any, max_new_tokens: int, **kwargs: Any
+) -> Iterator[torch.Tensor]:
     """Iterator over the new tokens, a (B,) tensor per step, as they are produced; `generate`'s options except beams.
     `for t in stream(model, ids, 100, do_sample=True): print(tok.decode(t.tolist()), end="")`."""
-    o = {k: p.default for k, p in inspect.signature(generate).parameters.items()         # generate's options and defaults
-         if p.kind is p.KEYWORD_ONLY and k != "streamer"}
-    if unknown := sorted(set(kwargs) - set(o)): raise GenerationError(f"unknown option(s) for stream: {unknown}")
+    o = {
+        k: p.default
+        for k, p in inspect.signature(
+            generate
+        ).parameters.items()  # generate's options and defaults
+        if p.kind is p.KEYWORD_ONLY and k != "streamer"
+    }
+    if unknown := sorted(set(kwargs) - set(o)):
+        raise GenerationError(f"unknown option(s) for stream: {unknown}")
     o.update(kwargs)
-    if o["num_beams"] != 1: raise GenerationError("beam search cannot stream: its best beam can change")
-    ids, plan = _plan(model, input_ids, max_new_tokens, o)           # errors surface now, not at the first next()
-    out = torch.empty(ids.size(0), ids.size(1) + max_new_tokens, dtype=torch.long, device=ids.device)
-    out[:, :ids.size(1)] = ids
+    if o["num_beams"] != 1:
+        raise GenerationError("beam search cannot stream: its best beam can change")
+    ids, plan = _plan(
+        model, input_ids, max_new_tokens, o
+    )  # errors surface now, not at the first next()
+    out = torch.empty(
+        ids.size(0), ids.size(1) + max_new_tokens, dtype=torch.long, device=ids.device
+    )
+    out[:, : ids.size(1)] = ids
+
     def steps() -> Iterator[torch.Tensor]:
-        with _eval_mode(model): yield from _sample_steps(out, ids.size(1), **plan)
+        with _eval_mode(model):
+            yield from _sample_steps(out, ids.size(1), **plan)
+
     return steps()
 
 # %% ../nbs/06_generation.ipynb #a74886fc
-def _beam_search(ids: torch.Tensor, max_new_tokens: int, *, num_beams: int, length_penalty: float,
-                 early_stopping: bool | str, num_return_sequences: int, do_sample: bool, warp: dict[str, Any],
-                 penalties: dict[str, Any], eos: torch.Tensor | None, pad: int | None, ctx: DecodeContext,
-                 generator: torch.Generator | None) -> torch.Tensor:
+def _beam_search(
+    ids: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    num_beams: int,
+    length_penalty: float,
+    early_stopping: bool | str,
+    num_return_sequences: int,
+    do_sample: bool,
+    warp: dict[str, Any],
+    penalties: dict[str, Any],
+    eos: torch.Tensor | None,
+    pad: int | None,
+    ctx: DecodeContext,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
     """Beam search (or beam sampling) as in HF `generate` (transformers 5): (B, T) prompts -> (B * n_return, T + new)."""
     B, T = ids.shape
     nb, max_len, dev = num_beams, T + max_new_tokens, ids.device
-    K = max(2, 1 + (len(eos) if eos is not None else 0)) * nb          # candidates per step: enough to refill the beams
+    K = (
+        max(2, 1 + (len(eos) if eos is not None else 0)) * nb
+    )  # candidates per step: enough to refill the beams
     fill = pad if pad is not None else (int(eos[0]) if eos is not None else -1)
-    seqs = torch.full((B, nb, max_len), fill, dtype=torch.long, device=dev)      # running beams
+    seqs = torch.full(
+        (B, nb, max_len), fill, dtype=torch.long, device=dev
+    )  # running beams
     seqs[:, :, :T] = ids[:, None]
-    scores = torch.zeros(B, nb, device=dev)                            # running beams' sums of log-probs
-    scores[:, 1:] = -1e9                                               # the beams start equal: expand only beam 0 first
-    done, done_scores = seqs.clone(), torch.full((B, nb), -1e9, device=dev)      # finished hypotheses, best first
+    scores = torch.zeros(B, nb, device=dev)  # running beams' sums of log-probs
+    scores[:, 1:] = -1e9  # the beams start equal: expand only beam 0 first
+    done, done_scores = (
+        seqs.clone(),
+        torch.full((B, nb), -1e9, device=dev),
+    )  # finished hypotheses, best first
     done_flag = torch.zeros(B, nb, dtype=torch.bool, device=dev)
-    done_len = torch.zeros(B, nb, dtype=torch.long, device=dev)        # new tokens in each finished hypothesis
-    improvable = torch.ones(B, 1, dtype=torch.bool, device=dev)        # can a running beam still beat a finished one?
-    top_nb = torch.arange(K, device=dev) < nb                          # only the top nb candidates may finish
+    done_len = torch.zeros(
+        B, nb, dtype=torch.long, device=dev
+    )  # new tokens in each finished hypothesis
+    improvable = torch.ones(
+        B, 1, dtype=torch.bool, device=dev
+    )  # can a running beam still beat a finished one?
+    top_nb = torch.arange(K, device=dev) < nb  # only the top nb candidates may finish
     offset = torch.arange(B, device=dev)[:, None] * nb
     for cur in range(T, max_len):
         with torch.no_grad():
             flat = seqs[:, :, :cur].reshape(B * nb, cur)
-            logp = process_logits(flat, F.log_softmax(ctx(flat), dim=-1), **penalties, **warp)   # (B*nb, V)
+            logp = process_logits(
+                flat, F.log_softmax(ctx(flat), dim=-1), **penalties, **warp
+            )  # (B*nb, V)
             V = logp.size(-1)
-            logp = (logp.view(B, nb, V) + scores[:, :, None]).view(B, nb * V)   # every beam extended by every token
-            if do_sample:                                                       # beam sampling: draw K candidates
+            logp = (logp.view(B, nb, V) + scores[:, :, None]).view(
+                B, nb * V
+            )  # every beam extended by every token
+            if do_sample:  # beam sampling: draw K candidates
                 idx = torch.multinomial(F.softmax(logp, dim=-1), K, generator=generator)
                 cand, order = logp.gather(1, idx).sort(dim=-1, descending=True)
                 idx = idx.gather(1, order)
-            else: cand, idx = torch.topk(logp, K)                               # (B, K) best continuations
+            else:
+                cand, idx = torch.topk(logp, K)  # (B, K) best continuations
             beam, tok = idx // V, idx % V
-            cand_seqs = torch.take_along_dim(seqs, beam[:, :, None], dim=1)     # (B, K, max_len)
+            cand_seqs = torch.take_along_dim(
+                seqs, beam[:, :, None], dim=1
+            )  # (B, K, max_len)
             cand_seqs[:, :, cur] = tok
-            hit = torch.full_like(tok, cur + 1 >= max_len, dtype=torch.bool)    # reached the length limit...
-            if eos is not None: hit |= torch.isin(tok, eos)                     # ...or produced eos
+            hit = torch.full_like(
+                tok, cur + 1 >= max_len, dtype=torch.bool
+            )  # reached the length limit...
+            if eos is not None:
+                hit |= torch.isin(tok, eos)  # ...or produced eos
             # the next running beams: the best nb candidates that did not stop
             run = cand + hit.float() * -1e9
             keep = torch.topk(run, nb).indices
-            seqs, scores = torch.take_along_dim(cand_seqs, keep[:, :, None], dim=1), run.gather(1, keep)
+            seqs, scores = (
+                torch.take_along_dim(cand_seqs, keep[:, :, None], dim=1),
+                run.gather(1, keep),
+            )
             # finished hypotheses: length-normalise the new ones, merge with the old, keep the best nb
             just_done = hit & top_nb
             s = cand / ((cur + 1 - T) ** length_penalty)
-            s = s + (done_flag.all(-1, keepdim=True) & (early_stopping is True)).float() * -1e9   # full: no more
+            s = (
+                s
+                + (done_flag.all(-1, keepdim=True) & (early_stopping is True)).float()
+                * -1e9
+            )  # full: no more
             s = s + (~improvable).float() * -1e9
             s = s + (~just_done) * -1e9
             merged = torch.cat((done_scores, s), 1)
             best = torch.topk(merged, nb).indices
-            done = torch.take_along_dim(torch.cat((done, cand_seqs), 1), best[:, :, None], dim=1)
+            done = torch.take_along_dim(
+                torch.cat((done, cand_seqs), 1), best[:, :, None], dim=1
+            )
             done_scores = merged.gather(1, best)
             done_flag = torch.cat((done_flag, just_done), 1).gather(1, best)
-            done_len = torch.cat((done_len, torch.full_like(tok, cur + 1 - T)), 1).gather(1, best)
-            ctx.reorder((beam.gather(1, keep) + offset).view(-1))               # the cache follows its beams
+            done_len = torch.cat(
+                (done_len, torch.full_like(tok, cur + 1 - T)), 1
+            ).gather(1, best)
+            ctx.reorder(
+                (beam.gather(1, keep) + offset).view(-1)
+            )  # the cache follows its beams
             # stop when no running beam can beat the finished ones (HF's heuristic), or nothing can continue
-            n = (max_len if early_stopping == "never" and length_penalty > 0 else cur + 1) - T
-            best_possible = scores[:, :1] / (n ** length_penalty)
-            worst_done = torch.where(done_flag, done_scores.min(1, keepdim=True).values, -1e9)
+            n = (
+                max_len if early_stopping == "never" and length_penalty > 0 else cur + 1
+            ) - T
+            best_possible = scores[:, :1] / (n**length_penalty)
+            worst_done = torch.where(
+                done_flag, done_scores.min(1, keepdim=True).values, -1e9
+            )
             improvable = improvable & (best_possible > worst_done).any(-1, keepdim=True)
-            if not improvable.any() or (done_flag.all() and early_stopping is True) or hit.all(): break
+            if (
+                not improvable.any()
+                or (done_flag.all() and early_stopping is True)
+                or hit.all()
+            ):
+                break
     out_len = T + int(done_len[:, :num_return_sequences].max())
-    return done[:, :num_return_sequences, :out_len].reshape(B * num_return_sequences, out_len)
+    return done[:, :num_return_sequences, :out_len].reshape(
+        B * num_return_sequences, out_len
+    )
 
 # %% ../nbs/06_generation.ipynb #0911b75c
 _EXPLORER_ESM = r"""
@@ -376,132 +652,270 @@ _EXPLORER_CSS = """
   overflow: auto; }
 """
 
+
 class SampleExplorer(anywidget.AnyWidget):
     """Sliders for temperature, top-k and top-p over samples computed in advance for every combination, so moving them
     shows real samples even in a browser with no kernel (the course website). Build it with `from_model`."""
+
     _esm, _css = _EXPLORER_ESM, _EXPLORER_CSS
     prompt = traitlets.Unicode().tag(sync=True)
     temperatures = traitlets.List(traitlets.Float()).tag(sync=True)
-    top_ks = traitlets.List(traitlets.Int()).tag(sync=True)            # 0: no top-k
-    top_ps = traitlets.List(traitlets.Float()).tag(sync=True)          # 1.0: no top-p
-    samples = traitlets.Dict().tag(sync=True)                          # "i,j,k" -> text for the value indices i, j, k
-    index = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(sync=True)  # slider positions
+    top_ks = traitlets.List(traitlets.Int()).tag(sync=True)  # 0: no top-k
+    top_ps = traitlets.List(traitlets.Float()).tag(sync=True)  # 1.0: no top-p
+    samples = traitlets.Dict().tag(
+        sync=True
+    )  # "i,j,k" -> text for the value indices i, j, k
+    index = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(
+        sync=True
+    )  # slider positions
 
     @classmethod
-    def from_model(cls, model: GPT, tok: Tokenizer, prompt: str, temperatures: Sequence[float] = (0.3, 0.8, 1.0, 1.5),
-                   top_ks: Sequence[int] = (5, 20, 0), top_ps: Sequence[float] = (0.5, 0.9, 1.0),
-                   max_new_tokens: int = 200, seed: int = 0) -> SampleExplorer:
+    def from_model(
+        cls,
+        model: GPT,
+        tok: Tokenizer,
+        prompt: str,
+        temperatures: Sequence[float] = (0.3, 0.8, 1.0, 1.5),
+        top_ks: Sequence[int] = (5, 20, 0),
+        top_ps: Sequence[float] = (0.5, 0.9, 1.0),
+        max_new_tokens: int = 200,
+        seed: int = 0,
+    ) -> SampleExplorer:
         """Sample `max_new_tokens` after `prompt` for every (temperature, top_k, top_p), each from the same seed."""
         ids, samples = encode(tok, prompt), {}
-        for (i, t), (j, k), (m, p) in itertools.product(enumerate(temperatures), enumerate(top_ks), enumerate(top_ps)):
-            out = generate(model, ids, max_new_tokens, do_sample=True, temperature=t, top_k=k, top_p=p,
-                           generator=torch.Generator().manual_seed(seed))
-            samples[f"{i},{j},{m}"] = decode(tok, out[len(ids):].tolist())
-        off = lambda vals, v: list(vals).index(v) if v in vals else 0          # sliders start with the filters off
+        for (i, t), (j, k), (m, p) in itertools.product(
+            enumerate(temperatures), enumerate(top_ks), enumerate(top_ps)
+        ):
+            out = generate(
+                model,
+                ids,
+                max_new_tokens,
+                do_sample=True,
+                temperature=t,
+                top_k=k,
+                top_p=p,
+                generator=torch.Generator().manual_seed(seed),
+            )
+            samples[f"{i},{j},{m}"] = decode(tok, out[len(ids) :].tolist())
+        off = lambda vals, v: (
+            list(vals).index(v) if v in vals else 0
+        )  # sliders start with the filters off
         start = [min(1, len(temperatures) - 1), off(top_ks, 0), off(top_ps, 1.0)]
-        return cls(prompt=prompt, temperatures=[float(t) for t in temperatures], top_ks=[int(k) for k in top_ks],
-                   top_ps=[float(p) for p in top_ps], samples=samples, index=start)
+        return cls(
+            prompt=prompt,
+            temperatures=[float(t) for t in temperatures],
+            top_ks=[int(k) for k in top_ks],
+            top_ps=[float(p) for p in top_ps],
+            samples=samples,
+            index=start,
+        )
 
     def sample(self, temperature: float, top_k: int, top_p: float) -> str:
         """The stored sample for grid values (ValueError if a value is not in the grid)."""
-        i, j, m = self.temperatures.index(temperature), self.top_ks.index(top_k), self.top_ps.index(top_p)
+        i, j, m = (
+            self.temperatures.index(temperature),
+            self.top_ks.index(top_k),
+            self.top_ps.index(top_p),
+        )
         return self.samples[f"{i},{j},{m}"]
 
     def _repr_mimebundle_(self, **kwargs: Any):
-        bundle = super()._repr_mimebundle_(**kwargs)          # static fallback for viewers without widgets (GitHub)
+        bundle = super()._repr_mimebundle_(
+            **kwargs
+        )  # static fallback for viewers without widgets (GitHub)
         data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
         i, j, m = self.index
         t, k, p = self.temperatures[i], self.top_ks[j], self.top_ps[m]
         data = dict(data or {})
-        data["text/html"] = (f"<p>Sample at temperature {t}, top-k {k or 'off'}, top-p {p if p < 1 else 'off'} (the sliders "
-                             f"need a live notebook or the course website):</p><pre><b>{html.escape(self.prompt)}</b>"
-                             f"{html.escape(self.samples.get(f'{i},{j},{m}', ''))}</pre>")
+        data["text/html"] = (
+            f"<p>Sample at temperature {t}, top-k {k or 'off'}, top-p {p if p < 1 else 'off'} (the sliders "
+            f"need a live notebook or the course website):</p><pre><b>{html.escape(self.prompt)}</b>"
+            f"{html.escape(self.samples.get(f'{i},{j},{m}', ''))}</pre>"
+        )
         return data, meta
 
 # %% ../nbs/06_generation.ipynb #35b9a3ac
 def decode_stream(tok: Tokenizer, tokens: Iterable[int]) -> Iterator[str]:
     """Text pieces for token ids arriving one by one; holds back a piece while it ends inside a multi-byte character."""
     ids: list[int] = []
-    sent = 0                                                              # characters already handed out
+    sent = 0  # characters already handed out
     for t in tokens:
         ids.append(int(t))
         text = decode(tok, ids)
-        if text.endswith("\ufffd"): continue                              # maybe half a character: wait for more
-        if len(text) > sent: yield text[sent:]
+        if text.endswith("\ufffd"):
+            continue  # maybe half a character: wait for more
+        if len(text) > sent:
+            yield text[sent:]
         sent = len(text)
-    if (text := decode(tok, ids) if ids else "")[sent:]: yield text[sent:]  # whatever is left, even if incomplete
+    if (text := decode(tok, ids) if ids else "")[sent:]:
+        yield text[sent:]  # whatever is left, even if incomplete
 
 # %% ../nbs/06_generation.ipynb #8d11a109
-def load_for_generation(checkpoint: str | Path | None = None, pretrained: str | Path | None = None,
-                        device: str = "cpu") -> tuple[GPT, Tokenizer]:
+def load_for_generation(
+    checkpoint: str | Path | None = None,
+    pretrained: str | Path | None = None,
+    device: str = "cpu",
+) -> tuple[GPT, Tokenizer]:
     """Model (eval mode) and tokenizer from a training checkpoint directory or from Hugging Face GPT-2 weights."""
     from llm_from_scratch.model import from_pretrained, load_model
     from llm_from_scratch.tokenizer import get_tokenizer, tokenizer_from_dict
-    if (checkpoint is None) == (pretrained is None): raise GenerationError("give exactly one of checkpoint or pretrained")
-    if pretrained is not None: return from_pretrained(pretrained).to(device).eval(), get_tokenizer("gpt2")
+
+    if (checkpoint is None) == (pretrained is None):
+        raise GenerationError("give exactly one of checkpoint or pretrained")
+    if pretrained is not None:
+        return from_pretrained(pretrained).to(device).eval(), get_tokenizer("gpt2")
     path = Path(checkpoint)
-    if not (path / "config.json").exists() and (path / "checkpoint" / "config.json").exists():
-        path = path / "checkpoint"                                        # a training run's directory: use its checkpoint
-    model = load_model(path, map_location=device).eval()                  # CheckpointError if missing or corrupt
+    if (
+        not (path / "config.json").exists()
+        and (path / "checkpoint" / "config.json").exists()
+    ):
+        path = path / "checkpoint"  # a training run's directory: use its checkpoint
+    model = load_model(
+        path, map_location=device
+    ).eval()  # CheckpointError if missing or corrupt
     tfile = path / "tokenizer.json"
-    if not tfile.is_file(): raise CheckpointError(f"missing tokenizer.json in {path}")
-    try: spec = json.loads(tfile.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise CheckpointError(f"corrupt {tfile}: {e}") from None
+    if not tfile.is_file():
+        raise CheckpointError(f"missing tokenizer.json in {path}")
+    try:
+        spec = json.loads(tfile.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"corrupt {tfile}: {e}") from None
     tok = tokenizer_from_dict(spec) if isinstance(spec, dict) else None
-    if tok is None: raise CheckpointError(f"corrupt {tfile}: expected a JSON object")
+    if tok is None:
+        raise CheckpointError(f"corrupt {tfile}: expected a JSON object")
     if tok.n_vocab > model.cfg.vocab_size:
-        raise CheckpointError(f"tokenizer has {tok.n_vocab} tokens but the model only {model.cfg.vocab_size}")
+        raise CheckpointError(
+            f"tokenizer has {tok.n_vocab} tokens but the model only {model.cfg.vocab_size}"
+        )
     return model, tok
 
 # %% ../nbs/06_generation.ipynb #a893a795
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="llm-from-scratch generate",
-                                description="Generate text from a trained checkpoint or GPT-2 weights, streaming it.")
+    p = argparse.ArgumentParser(
+        prog="llm-from-scratch generate",
+        description="Generate text from a trained checkpoint or GPT-2 weights, streaming it.",
+    )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--checkpoint", metavar="DIR", help="directory written by `llm-from-scratch train`")
-    src.add_argument("--pretrained", metavar="NAME|DIR", help="Hugging Face GPT-2 weights: hub name (gpt2) or directory")
-    p.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
+    src.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="directory written by `llm-from-scratch train`",
+    )
+    src.add_argument(
+        "--pretrained",
+        metavar="NAME|DIR",
+        help="Hugging Face GPT-2 weights: hub name (gpt2) or directory",
+    )
+    p.add_argument(
+        "--prompt", default="\n", help="text to continue (default: a newline)"
+    )
     p.add_argument("--max-new-tokens", type=int, default=200, metavar="N")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--sample", dest="do_sample", action="store_true", default=None, help="sample (the default)")
-    mode.add_argument("--greedy", dest="do_sample", action="store_false", help="always take the most likely token")
+    mode.add_argument(
+        "--sample",
+        dest="do_sample",
+        action="store_true",
+        default=None,
+        help="sample (the default)",
+    )
+    mode.add_argument(
+        "--greedy",
+        dest="do_sample",
+        action="store_false",
+        help="always take the most likely token",
+    )
     p.add_argument("--temperature", type=float, default=0.8, metavar="T")
     p.add_argument("--top-k", type=int, default=None, metavar="K")
     p.add_argument("--top-p", type=float, default=None, metavar="P")
-    p.add_argument("--num-beams", type=int, default=1, metavar="B", help="beam search with B beams (no streaming)")
+    p.add_argument(
+        "--num-beams",
+        type=int,
+        default=1,
+        metavar="B",
+        help="beam search with B beams (no streaming)",
+    )
     p.add_argument("--length-penalty", type=float, default=1.0, metavar="A")
     p.add_argument("--repetition-penalty", type=float, default=1.0, metavar="R")
     p.add_argument("--no-repeat-ngram-size", type=int, default=0, metavar="N")
-    p.add_argument("--num-samples", type=int, default=1, metavar="N", help="independent samples, one after another")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one each run)")
-    p.add_argument("--window-shift", type=int, default=1, metavar="S",
-                   help="past max_seq_len, refill the KV cache every S tokens (1: exact sliding window, slowest)")
-    p.add_argument("--no-cache", dest="use_cache", action="store_false", help="recompute the whole window every step")
-    p.add_argument("--ignore-eos", action="store_true", help="keep going after <|endoftext|>")
-    p.add_argument("--allow-special", action="store_true", help="let the prompt contain special tokens (<|endoftext|>)")
+    p.add_argument(
+        "--num-samples",
+        type=int,
+        default=1,
+        metavar="N",
+        help="independent samples, one after another",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed (default: a fresh one each run)",
+    )
+    p.add_argument(
+        "--window-shift",
+        type=int,
+        default=1,
+        metavar="S",
+        help="past max_seq_len, refill the KV cache every S tokens (1: exact sliding window, slowest)",
+    )
+    p.add_argument(
+        "--no-cache",
+        dest="use_cache",
+        action="store_false",
+        help="recompute the whole window every step",
+    )
+    p.add_argument(
+        "--ignore-eos", action="store_true", help="keep going after <|endoftext|>"
+    )
+    p.add_argument(
+        "--allow-special",
+        action="store_true",
+        help="let the prompt contain special tokens (<|endoftext|>)",
+    )
     p.add_argument("--device", default="cpu")
     return p
+
 
 def generate_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch generate`: sample text from a checkpoint or GPT-2 weights, streaming it to stdout."""
     a = _parser().parse_args(list(argv))
-    if not a.prompt: raise GenerationError("empty prompt: give some text with --prompt (e.g. --prompt $'\\n')")
+    if not a.prompt:
+        raise GenerationError(
+            "empty prompt: give some text with --prompt (e.g. --prompt $'\\n')"
+        )
     model, tok = load_for_generation(a.checkpoint, a.pretrained, a.device)
     ids = encode(tok, a.prompt, allowed_special="all" if a.allow_special else ())
     eot = getattr(tok, "eot_token", None)
-    opts = dict(do_sample=(a.num_beams == 1) if a.do_sample is None else a.do_sample, temperature=a.temperature,
-                top_k=a.top_k, top_p=a.top_p, num_beams=a.num_beams, length_penalty=a.length_penalty,
-                repetition_penalty=a.repetition_penalty, no_repeat_ngram_size=a.no_repeat_ngram_size,
-                eos_token_id=None if a.ignore_eos else eot, use_cache=a.use_cache, window_shift=a.window_shift,
-                generator=torch.Generator(device=a.device).manual_seed(a.seed) if a.seed is not None else None)
+    opts = dict(
+        do_sample=(a.num_beams == 1) if a.do_sample is None else a.do_sample,
+        temperature=a.temperature,
+        top_k=a.top_k,
+        top_p=a.top_p,
+        num_beams=a.num_beams,
+        length_penalty=a.length_penalty,
+        repetition_penalty=a.repetition_penalty,
+        no_repeat_ngram_size=a.no_repeat_ngram_size,
+        eos_token_id=None if a.ignore_eos else eot,
+        use_cache=a.use_cache,
+        window_shift=a.window_shift,
+        generator=torch.Generator(device=a.device).manual_seed(a.seed)
+        if a.seed is not None
+        else None,
+    )
     for i in range(a.num_samples):
-        if a.num_beams > 1:                                   # options are checked before anything is printed
-            out = generate(model, ids, a.max_new_tokens, **opts)[len(ids):].tolist()
-            pieces: Iterable[str] = [decode(tok, out[:out.index(eot)] if eot in out else out)]
+        if a.num_beams > 1:  # options are checked before anything is printed
+            out = generate(model, ids, a.max_new_tokens, **opts)[len(ids) :].tolist()
+            pieces: Iterable[str] = [
+                decode(tok, out[: out.index(eot)] if eot in out else out)
+            ]
         else:
             toks = (int(t) for t in stream(model, ids, a.max_new_tokens, **opts))
-            pieces = decode_stream(tok, itertools.takewhile(lambda t: t != eot or a.ignore_eos, toks))
+            pieces = decode_stream(
+                tok, itertools.takewhile(lambda t: t != eot or a.ignore_eos, toks)
+            )
         sys.stdout.write(("\n---\n" if i else "") + a.prompt)
-        for piece in pieces: sys.stdout.write(piece); sys.stdout.flush()
-        sys.stdout.write("\n"); sys.stdout.flush()
+        for piece in pieces:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        sys.stdout.flush()
     return 0

@@ -77,30 +77,46 @@ _CSS = """
 class QuizError(LLMError, ValueError):
     """A malformed quiz definition."""
 
+
 def _inline_html(s: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(s))
 
+
 class Quiz(anywidget.AnyWidget):
     """A multiple-choice question whose answer checking runs in the browser (works on static pages, no kernel)."""
+
     _esm = _ESM
     _css = _CSS
     question = traitlets.Unicode().tag(sync=True)
     options = traitlets.List(traitlets.Unicode()).tag(sync=True)
     correct = traitlets.List(traitlets.Bool()).tag(sync=True)
     explanations = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    selected = traitlets.Int(-1).tag(sync=True)  # index of the last option clicked, -1 before any click
+    selected = traitlets.Int(-1).tag(
+        sync=True
+    )  # index of the last option clicked, -1 before any click
 
-    def __init__(self, question: str, options: Sequence[tuple[str, bool, str]], **kwargs: Any):
+    def __init__(
+        self, question: str, options: Sequence[tuple[str, bool, str]], **kwargs: Any
+    ):
         opts = [tuple(o) for o in options]
         if len(opts) < 2 or any(len(o) != 3 for o in opts):
-            raise QuizError("a quiz needs >= 2 options, each a (text, is_correct, explanation) triple")
-        if not any(bool(o[1]) for o in opts): raise QuizError(f"no option is marked correct in quiz {question!r}")
-        super().__init__(question=question, options=[str(o[0]) for o in opts], correct=[bool(o[1]) for o in opts],
-                         explanations=[str(o[2]) for o in opts], **kwargs)
+            raise QuizError(
+                "a quiz needs >= 2 options, each a (text, is_correct, explanation) triple"
+            )
+        if not any(bool(o[1]) for o in opts):
+            raise QuizError(f"no option is marked correct in quiz {question!r}")
+        super().__init__(
+            question=question,
+            options=[str(o[0]) for o in opts],
+            correct=[bool(o[1]) for o in opts],
+            explanations=[str(o[2]) for o in opts],
+            **kwargs,
+        )
 
     def check(self, i: int) -> tuple[bool, str]:
         """Answer option `i` from Python: (is it correct, its explanation)."""
-        if not 0 <= i < len(self.options): raise QuizError(f"option {i} does not exist (0..{len(self.options) - 1})")
+        if not 0 <= i < len(self.options):
+            raise QuizError(f"option {i} does not exist (0..{len(self.options) - 1})")
         self.selected = i
         return self.correct[i], self.explanations[i]
 
@@ -109,9 +125,12 @@ class Quiz(anywidget.AnyWidget):
         items = "".join(
             f"<li><details><summary>{_inline_html(t)}</summary><p><strong>{'Correct.' if ok else 'Not quite.'}</strong> "
             f"{_inline_html(e)}</p></details></li>"
-            for t, ok, e in zip(self.options, self.correct, self.explanations))
-        return (f'<div class="lfs-quiz-static"><p><strong>Quiz:</strong> {_inline_html(self.question)}</p>'
-                f"<ol type=\"a\">{items}</ol></div>")
+            for t, ok, e in zip(self.options, self.correct, self.explanations)
+        )
+        return (
+            f'<div class="lfs-quiz-static"><p><strong>Quiz:</strong> {_inline_html(self.question)}</p>'
+            f'<ol type="a">{items}</ol></div>'
+        )
 
     def _repr_mimebundle_(self, **kwargs: Any):
         bundle = super()._repr_mimebundle_(**kwargs)

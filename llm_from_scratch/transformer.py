@@ -22,6 +22,7 @@ __all__ = ['LayerNorm', 'gelu_tanh', 'MLP', 'Block']
 # %% ../nbs/03_transformer_blocks.ipynb #cff8a47b
 class LayerNorm(nn.Module):
     """LayerNorm over the last dim: normalise each vector, then scale by `weight` and shift by `bias` (optional)."""
+
     def __init__(self, d: int, bias: bool = True, eps: float = 1e-5):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(d))
@@ -35,11 +36,16 @@ class LayerNorm(nn.Module):
 # %% ../nbs/03_transformer_blocks.ipynb #8dc4dd32
 def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
     """GELU, tanh approximation (GPT-2's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+    return (
+        0.5
+        * x
+        * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+    )
 
 # %% ../nbs/03_transformer_blocks.ipynb #e1c7c672
 class MLP(nn.Module):
     """Position-wise feed-forward: Linear(d, d_ff) -> GELU(tanh) -> Linear(d_ff, d) -> dropout."""
+
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.c_fc = nn.Linear(cfg.d_model, cfg.d_ff, bias=cfg.bias)
@@ -53,6 +59,7 @@ class MLP(nn.Module):
 # %% ../nbs/03_transformer_blocks.ipynb #00ad8427
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x))."""
+
     def __init__(self, cfg: GPTConfig, layer_idx: int = 0):
         super().__init__()
         self.ln_1 = LayerNorm(cfg.d_model, cfg.bias, cfg.layer_norm_eps)
@@ -62,5 +69,5 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None) -> torch.Tensor:
         """(B, T, C) -> (B, T, C); with `kv_cache`, x holds only the new positions (see `CausalSelfAttention`)."""
-        x = x + self.attn(self.ln_1(x), kv_cache)       # tokens exchange information
-        return x + self.mlp(self.ln_2(x))               # each token processes what it gathered
+        x = x + self.attn(self.ln_1(x), kv_cache)  # tokens exchange information
+        return x + self.mlp(self.ln_2(x))  # each token processes what it gathered
