@@ -51,20 +51,20 @@ t0=$(now)
   export LLM_FROM_SCRATCH_CACHE=$tmp/cache PATH=$tmp/venv/bin:$PATH
   python - "$tmp/venv" "$n_quiz" <<'EOF'
 import sys
-from importlib.resources import files
 from pathlib import Path
 
-import yaml
-
 import llm_from_scratch
+from llm_from_scratch.quiz import load_quizzes, quiz, quiz_files
 
 venv, n_quiz = Path(sys.argv[1]).resolve(), int(sys.argv[2])
 assert venv in Path(llm_from_scratch.__file__).resolve().parents, llm_from_scratch.__file__
-quizzes = files("llm_from_scratch") / "quizzes"
-texts = sorted(p for p in quizzes.iterdir() if p.name.endswith(".yaml")) if quizzes.is_dir() else []
-assert len(texts) == n_quiz, f"{len(texts)} quiz files installed, {n_quiz} in the package source"
-n = sum(len(yaml.safe_load(p.read_text())) for p in texts)
-print(f"import llm_from_scratch {llm_from_scratch.__version__}: ok; {len(texts)} quiz files, {n} quizzes")
+files = quiz_files()  # read from the installed package data
+assert len(files) == n_quiz, f"{len(files)} quiz files installed, {n_quiz} in the source"
+bank = load_quizzes()  # every quiz checked: one correct option, its markup renders
+if bank:
+    quiz(next(iter(bank))).to_html()
+print(f"import llm_from_scratch {llm_from_scratch.__version__}: ok; "
+      f"{len(files)} quiz files, {len(bank)} quizzes load from the installed wheel")
 EOF
   test "$(llm-from-scratch --version)" = "llm-from-scratch $version"
   llm-from-scratch --version
