@@ -10,12 +10,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tomllib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 # %% auto #0
 __all__ = ['PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'param', 'check_field_types', 'GPTConfig', 'TrainConfig',
@@ -54,7 +59,12 @@ def param(default: Any, doc: str) -> Any:
 def check_field_types(cfg: Any, allow_none: bool = True) -> None:
     """Raise `ConfigError` naming the first field of dataclass `cfg` whose value does not match its annotation
     ("int", "float", "bool", "str", optionally "| None"); a bool is not accepted as a number."""
-    kinds = {"int": int, "float": (int, float), "bool": bool, "str": str}
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "int": int,
+        "float": (int, float),
+        "bool": bool,
+        "str": str,
+    }
     for f in dataclasses.fields(cfg):
         v, base = getattr(cfg, f.name), f.type.replace(" | None", "")
         if v is None and allow_none and f.type.endswith("| None"):
@@ -83,7 +93,7 @@ class GPTConfig:
     bias: bool = param(True, "biases in Linear layers and LayerNorms, as in GPT-2")
     layer_norm_eps: float = param(1e-5, "GPT-2's LayerNorm epsilon")
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
         self.validate()
@@ -170,7 +180,7 @@ class TrainConfig:
     )
     compile: bool = param(False, "torch.compile the model (worth it on a GPU)")
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> TrainConfig:
@@ -327,6 +337,7 @@ def save_config(cfg: GPTConfig, path: str | Path) -> Path:
 def count_params(cfg: GPTConfig, embeddings: bool = True) -> int:
     """Parameters of the GPT described by `cfg` (LM head tied to the token embedding)."""
     d, ff, b = cfg.d_model, cfg.d_ff, int(cfg.bias)
+    assert ff is not None  # GPTConfig.__post_init__ sets it
     block = (
         (3 * d * d + 3 * d * b)
         + (d * d + d * b)
