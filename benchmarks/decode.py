@@ -23,10 +23,16 @@ import time
 
 import torch
 
+from llm_from_scratch.checkpoint import save_hf, to_hf
 from llm_from_scratch.config import GPTConfig, preset
-from llm_from_scratch.fast import greedy_decode, model_bytes, quantize_int8, speculative_decode
+from llm_from_scratch.fast import (
+    greedy_decode,
+    model_bytes,
+    quantize_int8,
+    speculative_decode,
+)
 from llm_from_scratch.generation import generate
-from llm_from_scratch.model import GPT, save_hf, to_hf
+from llm_from_scratch.model import GPT
 
 CONFIGS = {"gpt2": lambda: preset("gpt2"), "seed": lambda: GPTConfig(dropout=0.0), "spec": None}
 
