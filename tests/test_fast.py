@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from llm_from_scratch.config import GPTConfig, preset
+from llm_from_scratch.checkpoint import load_checkpoint
+from llm_from_scratch.config import ConfigError, GPTConfig, TrainConfig, preset
 from llm_from_scratch.fast import (
     Int8Embedding,
     Int8Linear,
@@ -30,6 +31,7 @@ from llm_from_scratch.fast import (
 )
 from llm_from_scratch.generation import generate
 from llm_from_scratch.model import GPT
+from llm_from_scratch.trainer import read_metrics, train
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -273,3 +275,46 @@ def test_model_bytes_counts_tied_once():
     model = GPT(preset("tiny"))
     assert model_bytes(model) == sum(p.numel() for p in model.parameters()) * 4
     assert list(itertools.islice(model.parameters(), 1))[0].dtype == torch.float32
+
+
+# ---------------------------------------------------------------- trainer options
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    g = torch.Generator().manual_seed(0)
+    words = ["to", "be", "or", "not", "that", "is", "the", "question", "ROMEO", ":", "\n", "my", "lord"]
+    path = tmp_path_factory.mktemp("data") / "corpus.txt"
+    path.write_text(" ".join(words[i] for i in torch.randint(len(words), (5000,), generator=g).tolist()))
+    return path
+
+
+def _train(corpus, out, resume=False, max_iters=10, **opts):
+    tc = TrainConfig(device="cpu", data=str(corpus), out_dir=str(out), max_iters=max_iters, lr_decay_iters=10,
+                     batch_size=4, warmup_iters=2, eval_interval=5, eval_iters=1, log_interval=1, ckpt_interval=100,
+                     **opts)
+    cfg = None if resume else preset("tiny", vocab_size=32, dropout=0.1)
+    return train(cfg, tc, resume=resume, progress=False, print_fn=lambda s: None)
+
+
+@pytest.mark.parametrize("opts", [dict(loss_chunk_size=7), dict(checkpoint_blocks=True),
+                                  dict(loss_chunk_size=16, checkpoint_blocks=True)])
+def test_trainer_options_resume_exactly_and_match_the_plain_run(corpus, tmp_path, opts):
+    straight = _train(corpus, tmp_path / "s", **opts)
+    _train(corpus, tmp_path / "r", max_iters=5, **opts)
+    resumed = _train(corpus, tmp_path / "r", resume=True, **opts)
+    assert all(torch.equal(p, q) for p, q in zip(straight.model.state_dict().values(),
+                                                  resumed.model.state_dict().values()))
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "tokens_per_sec"} for r in rows]  # noqa: E731
+    assert strip(read_metrics(tmp_path / "s")) == strip(read_metrics(tmp_path / "r"))
+    assert load_checkpoint(tmp_path / "r" / "checkpoint").step == 10
+    plain = _train(corpus, tmp_path / "p")  # same run without the options: equal up to float rounding
+    for p, q in zip(straight.model.state_dict().values(), plain.model.state_dict().values()):
+        torch.testing.assert_close(p, q, atol=1e-4, rtol=1e-3)
+
+
+def test_trainer_option_checks():
+    with pytest.raises(ConfigError):
+        TrainConfig(loss_chunk_size=-1)
+    with pytest.raises(ConfigError):
+        TrainConfig(checkpoint_blocks="yes")
