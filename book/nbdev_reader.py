@@ -153,12 +153,14 @@ def _lighten_pages(app, exception) -> None:
 
 def _defer_scripts(app, pagename, templatename, context, doctree) -> None:
     """Load the extensions' scripts (copy buttons, toggles, search highlighting, ...) with `defer`, so they no longer
-    hold up parsing the page: they all wait for the DOM anyway, and deferred scripts keep their order."""
+    hold up parsing the page: they all wait for the DOM anyway, and deferred scripts keep their order. Not
+    documentation_options.js (320 bytes): inline scripts of the theme set fields of the object it defines."""
     files = context.get("script_files") or []
     for i, js in enumerate(files):
         attrs = dict(getattr(js, "attributes", None) or {})
         name = str(getattr(js, "filename", "") or "")
-        if name.endswith(".js") and not {"async", "defer", "type", "body"} & set(attrs):
+        keep = name.endswith("documentation_options.js") or {"async", "defer", "type", "body"} & set(attrs)
+        if name.endswith(".js") and not keep:
             files[i] = type(js)(js.filename, priority=js.priority, **attrs, defer="defer")
 
 
