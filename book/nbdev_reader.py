@@ -15,6 +15,7 @@ Used two ways by `book/_config.yml`:
   | `#| output: false`                  | output removed (`remove-output`)                             |
   | `#| eval: false`                    | tag `skip-execution` (the site never executes anyway)        |
   | `#| code-fold: true` / `show`       | input folded behind a toggle (`hide-input`)                  |
+  | `#| code-summary: TEXT`             | the folded input's toggle reads TEXT (Quarto's name)         |
 
   Every `#|` line is dropped from the shown source.
 - as a Sphinx extension (`local_extensions`): registers the vendored JavaScript folder (`book/_vendor`, filled by
@@ -81,6 +82,8 @@ def nbdev_to_book(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "output" in d and _is_false(d["output"]): tags.append("remove-output")
         if "eval" in d and _is_false(d["eval"]): tags.append("skip-execution")
         if "code_fold" in d and d["code_fold"].lower() in ("true", "show"): tags.append("hide-input")
+        if d.get("code_summary"):  # myst-nb reads the toggle's text from the cell's `mystnb` metadata
+            cell.metadata.setdefault("mystnb", {})["code_prompt_show"] = d["code_summary"].strip("\"'")
         cell.source = code
         if tags: cell.metadata["tags"] = list(dict.fromkeys(tags))
         exported = [k for k in _EXPORT_KINDS if k in d]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from . import __version__
 from .config import LLMError
@@ -34,7 +35,8 @@ def data_main(argv: Sequence[str]) -> int:
     )
     a = p.parse_args(argv)
     if a.corpus in CORPORA:
-        print(f"cached at {download(a.corpus)}")
+        path = str(download(a.corpus)).replace(str(Path.home()), "~", 1)
+        print(f"cached at {path}")
     text = load_text(a.corpus)
     print(
         f"{len(text):,} characters, {len(set(text))} distinct, {len(text.splitlines()):,} lines"
