@@ -186,7 +186,7 @@ async function checkPage(name) {
   // code that fits: at the desktop width no code block scrolls sideways (clientWidth excludes the scrollbar)
   r.overflowing_pre = await page.evaluate(() => [...document.querySelectorAll("main pre")]
     .filter((p) => p.scrollWidth > p.clientWidth + 1)
-    .map((p) => p.innerText.split("\n").reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 120)));
+    .map((p) => p.textContent.split("\n").reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 120)));
   r.code_columns = await page.evaluate(() => {
     const p = document.querySelector("main div.cell_input pre");
     if (!p) return null;

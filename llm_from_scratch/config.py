@@ -56,7 +56,6 @@ COURSE_STYLE = {
     "ytick.labelsize": 10,
     "legend.fontsize": 10,
     "figure.titlesize": 12,
-    "figure.constrained_layout.use": True,
 }
 
 
@@ -92,7 +91,23 @@ def use_course_style() -> None:
         tag = {"LFS-min-text-px": f"{smallest_text_px(fig):.1f}"}
         return print_figure(fig, "png", bbox_inches="tight", metadata=tag)
 
-    ip.display_formatter.formatters["image/png"].for_type(Figure, png)
+    def install(*_):
+        # matplotlib-inline sets its own PNG formatter after the cell that loads it; put
+        # ours back after each cell, unless someone chose other formats since
+        formatter = ip.display_formatter.formatters["image/png"]
+        current = formatter.type_printers.get(Figure)
+        if current is None or getattr(current, "func", None) is print_figure:
+            formatter.for_type(Figure, png)
+
+    import matplotlib.pyplot as plt
+
+    plt.close(
+        plt.figure()
+    )  # load the backend now: the inline one sets its formatter then
+    install()
+    hooks = ip.events.callbacks["post_run_cell"]
+    if install.__name__ not in [f.__name__ for f in hooks]:
+        ip.events.register("post_run_cell", install)
 
 # %% ../nbs/00_config.ipynb #checkfieldtypes
 def param(default: Any, doc: str) -> Any:
