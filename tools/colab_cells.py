@@ -30,9 +30,9 @@ def install_source() -> str:
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())
     url = py["project"]["urls"]["Repository"].rstrip("/")
     branch = py.get("tool", {}).get("nbdev", {}).get("branch", "main")
-    return ("# In Google Colab, install the course package first (this cell does nothing anywhere else).\n"
+    return ("# In Google Colab, install the course package first (this cell does nothing elsewhere).\n"
             "# ruff: noqa: F404\n"  # ruff reads a notebook as one file; IPython compiles each cell on its own
-            "import sys\n"
+            "import sys\n\n"  # the blank line ruff format wants
             'if "google.colab" in sys.modules:\n'
             f'    %pip install -q "llm-from-scratch @ git+{url}@{branch}"')
 
