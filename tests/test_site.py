@@ -304,7 +304,8 @@ def test_colab_cell_is_inserted_before_the_first_code_cell_and_checked():
     assert colab.problem(nb) is None and nb.cells[1].id == "colab-install"
     assert nb.cells[1].metadata["tags"] == ["remove-cell", "colab-install"]
     owner, repo, branch = _repo()
-    assert f"git+https://github.com/{owner}/{repo}@{branch}" in nb.cells[1].source and "google.colab" in nb.cells[1].source
+    src = nb.cells[1].source  # installs the release, else the repository at its tag, else the branch
+    assert f'repo = "https://github.com/{owner}/{repo}"' in src and f"@{branch}" in src and "google.colab" in src
     nb.cells[1].source = nb.cells[1].source.replace("@main", "@old")
     assert "stale" in colab.problem(nb)
     colab.write(nb)
