@@ -241,6 +241,12 @@ class TrainConfig:
         "'auto' (bf16 autocast on a bf16-capable GPU, else fp32), 'float32', 'bfloat16'",
     )
     compile: bool = param(False, "torch.compile the model (worth it on a GPU)")
+    loss_chunk_size: int = param(
+        0, "LM head + loss this many positions at a time, never all logits (0: at once)"
+    )
+    checkpoint_blocks: bool = param(
+        False, "recompute each block's activations in the backward pass (less memory)"
+    )
 
     def __post_init__(self):
         self.validate()
@@ -277,6 +283,10 @@ class TrainConfig:
         if not 0 < self.val_fraction < 1:
             raise ConfigError(
                 f"val_fraction must be in (0, 1), got {self.val_fraction}"
+            )
+        if self.loss_chunk_size < 0:
+            raise ConfigError(
+                f"loss_chunk_size must be >= 0 (0: off), got {self.loss_chunk_size}"
             )
         if self.tokenizer not in ("char", "gpt2"):
             raise ConfigError(

@@ -367,7 +367,13 @@ def train(
         print_fn(f"model: {s.model.cfg} ({n:,} parameters)\ntraining: {tc}")
     raw = s.model.to(device).train()
     opt, step = _resume_optimizer(raw, tc, s.checkpoint, device)
-    model: nn.Module = torch.compile(raw) if tc.compile else raw  # type: ignore[assignment]
+    model: nn.Module = raw
+    if tc.loss_chunk_size or tc.checkpoint_blocks:  # chapter 8's memory savers
+        from llm_from_scratch.fast import LowMemoryLoss
+
+        model = LowMemoryLoss(raw, tc.loss_chunk_size, tc.checkpoint_blocks)
+    if tc.compile:
+        model = torch.compile(model)  # type: ignore[assignment]
     if world > 1:
         ids = [local_rank] if device.type == "cuda" else None
         model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
