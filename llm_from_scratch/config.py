@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -50,7 +50,7 @@ def pick(full: Any, quick: Any) -> Any:
     return quick if quick_mode() else full
 
 # %% ../nbs/00_config.ipynb #54850817
-COURSE_STYLE = {
+COURSE_STYLE: dict[str, Any] = {
     "figure.figsize": (6.4, 3.6),  # inches; at most 7.2 wide (the article column)
     "figure.dpi": 100,
     "savefig.dpi": 100,
@@ -64,7 +64,7 @@ COURSE_STYLE = {
 }
 
 
-def smallest_text_px(fig) -> float:
+def smallest_text_px(fig: Any) -> float:
     """The height in pixels, at the figure's dpi, of the smallest visible text in `fig`."""
     from matplotlib.text import Text
 
@@ -81,7 +81,7 @@ def use_course_style() -> None:
     """The course's matplotlib settings; in IPython, PNGs tagged with their smallest text."""
     import matplotlib as mpl
 
-    mpl.rcParams.update(COURSE_STYLE)
+    mpl.rcParams.update(cast(Any, COURSE_STYLE))  # rcParams types its keys as literals
     try:
         from IPython import get_ipython
         from IPython.core.pylabtools import print_figure
@@ -92,11 +92,11 @@ def use_course_style() -> None:
     if ip is None:
         return
 
-    def png(fig):
+    def png(fig: Any) -> Any:
         tag = {"LFS-min-text-px": f"{smallest_text_px(fig):.1f}"}
         return print_figure(fig, "png", bbox_inches="tight", metadata=tag)
 
-    def install(*_):
+    def install(*_: Any) -> None:
         # matplotlib-inline sets its own PNG formatter after the cell that loads it; put
         # ours back after each cell, unless someone chose other formats since
         formatter = ip.display_formatter.formatters["image/png"]
