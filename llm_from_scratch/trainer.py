@@ -421,10 +421,11 @@ class _Loop:
         if self.rank == 0:
             _log(self.metrics, row)
 
-    def step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """One optimizer step: (loss, gradient norm, tokens seen by all processes)."""
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's inputs and targets (accum, B, T) at `step`: a pure function of
+        (seed, step). Fine-tuning (chapter 7) overrides it, `evaluate` and `save`."""
         tc, T = self.tc, self.raw.cfg.max_seq_len
-        X, Y = get_batches(
+        return get_batches(
             self.s.train_data,
             T,
             tc.batch_size,
@@ -434,7 +435,23 @@ class _Loop:
             self.rank,
             self.world,
         )
-        X, Y = X.to(self.device), Y.to(self.device)
+
+    def save(self, step: int, **losses: float | None) -> None:
+        """Write the checkpoint of `step` (atomically, replacing the previous one)."""
+        save_checkpoint(
+            self.s.ckpt_dir,
+            self.raw,
+            self.opt,
+            self.s.tokenizer,
+            self.tc,
+            step,
+            **losses,
+        )
+
+    def step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """One optimizer step: (loss, gradient norm, tokens seen by all processes)."""
+        tc = self.tc
+        X, Y = (t.to(self.device) for t in self.batch(step))
         torch.manual_seed(mix_seed(tc.seed, step, self.rank + 1))  # dropout masks
         amp = autocast_for(self.device, tc.dtype)
         loss, norm = train_step(
@@ -506,16 +523,7 @@ class _Loop:
             if self.rank == 0 and (
                 step % tc.ckpt_interval == 0 or step == tc.max_iters
             ):
-                save_checkpoint(
-                    self.s.ckpt_dir,
-                    self.raw,
-                    self.opt,
-                    self.s.tokenizer,
-                    tc,
-                    step,
-                    train_loss=train_loss,
-                    val_loss=val_loss,
-                )
+                self.save(step, train_loss=train_loss, val_loss=val_loss)
             bar.update(1)
         bar.close()
         return step, train_loss, val_loss
