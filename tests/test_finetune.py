@@ -125,7 +125,7 @@ def test_loss_mask_keeps_exactly_the_response():
     ]
     pairs = [sft_example(TOK, ex, 96) for ex in examples]
     X, Y = pad_batch(pairs, pad_id=0)
-    for row, (ex, (x, y)) in enumerate(zip(examples, pairs)):
+    for row, (ex, (x, _)) in enumerate(zip(examples, pairs)):
         n_prompt = len(TOK.encode(format_prompt(ex["instruction"], ex["input"])))
         n_resp = len(TOK.encode(ex["response"] + END))
         assert len(x) == n_prompt + n_resp - 1
