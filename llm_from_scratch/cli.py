@@ -132,7 +132,8 @@ def data_main(argv: Sequence[str]) -> int:
     )
     a = p.parse_args(argv)
     if a.corpus in CORPORA:
-        print(f"cached at {download(a.corpus)}")
+        path = str(download(a.corpus)).replace(str(Path.home()), "~", 1)
+        print(f"cached at {path}")
     text = load_text(a.corpus)
     n_lines = len(text.splitlines())
     print(f"{len(text):,} characters, {len(set(text))} distinct, {n_lines:,} lines")
