@@ -91,8 +91,8 @@ _TYPES: dict[str, Callable[[str], Any]] = {
 def add_field_flags(
     group: Any, cls: type, defaults: dict[str, Any], names: Iterable[str] | None = None
 ) -> None:
-    """One `--field-name` flag per field of dataclass `cls` (or those in `names`), typed by
-    its annotation, with the field's `help` metadata (`config.param`) and the default
+    """One `--field-name` flag per field of dataclass `cls` (or those in `names`), typed
+    by its annotation, with the field's `help` metadata (`config.param`) and the default
     shown. A flag left out of the command line is left out of the parsed arguments."""
     for f in dataclasses.fields(cls):
         if names is not None and f.name not in names:
@@ -110,7 +110,8 @@ def add_field_flags(
 
 # %% ../nbs/90_cli.ipynb #0cd20248
 def data_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch data [CORPUS]`: download/verify a corpus and print its statistics."""
+    """`llm-from-scratch data [CORPUS]`: download/verify a corpus and print its
+    statistics."""
     p = _Parser(
         prog="llm-from-scratch data",
         description="Download (or find cached) and inspect a corpus.",
@@ -159,10 +160,12 @@ def train_parser() -> argparse.ArgumentParser:
     )
     # fmt: off
     p.add_argument("--config", metavar="FILE",
-                   help="YAML, TOML or JSON file of model and training fields (and `preset`)")
+                   help="YAML, TOML or JSON file of model and training fields "
+                        "(and `preset`)")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT_DIR/checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="start over even if OUT_DIR already holds a checkpoint")
     p.add_argument("--no-progress", action="store_true",
@@ -234,7 +237,8 @@ def resolve_configs(args: dict[str, Any]) -> TrainPlan:
 
 # %% ../nbs/90_cli.ipynb #082c988e
 def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> str:
-    """`prompt` and `n` sampled tokens (temperature 0.8), through `generation.generate`."""
+    """`prompt` and `n` sampled tokens (temperature 0.8), through
+    `generation.generate`."""
     dev = next(model.parameters()).device
     g = torch.Generator(device=dev).manual_seed(seed)
     out = generate(
@@ -244,8 +248,8 @@ def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> s
 
 
 def train_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch train [options]`: train, print a sample and where the checkpoint
-    is. Returns the exit status."""
+    """`llm-from-scratch train [options]`: train, print a sample and where the
+    checkpoint is. Returns the exit status."""
     args = vars(train_parser().parse_args(list(argv)))
     plan = resolve_configs(args)
     try:
@@ -319,17 +323,20 @@ def generate_parser() -> argparse.ArgumentParser:
                      help="directory written by `llm-from-scratch train`")
     src.add_argument("--pretrained", metavar="NAME|DIR",
                      help="Hugging Face GPT-2 weights: hub name (gpt2) or directory")
-    p.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
+    p.add_argument("--prompt", default="\n",
+                   help="text to continue (default: a newline)")
     mode.add_argument("--sample", dest="do_sample", action="store_true", default=None,
                       help="sample (the default, without --num-beams)")
     mode.add_argument("--greedy", dest="do_sample", action="store_false",
                       help="always take the most likely token")
     p.add_argument("--num-samples", type=int, default=1, metavar="N",
                    help="independent samples, one after another (default: %(default)s)")
-    p.add_argument("--seed", type=int, help="random seed (default: a fresh one each run)")
+    p.add_argument("--seed", type=int,
+                   help="random seed (default: a fresh one each run)")
     p.add_argument("--no-cache", dest="use_cache", action="store_false",
                    help="recompute the whole window every step")
-    p.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|>")
+    p.add_argument("--ignore-eos", action="store_true",
+                   help="go on after <|endoftext|>")
     p.add_argument("--allow-special", action="store_true",
                    help="let the prompt contain special tokens (<|endoftext|>)")
     p.add_argument("--device", default="cpu", help="(default: %(default)s)")
@@ -409,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     usage = "llm-from-scratch [-h] [--version] {" + ",".join(COMMANDS) + "} ..."
     if not argv or argv[0] in ("-h", "--help"):
         print(
-            f"usage: {usage}\n\nBuild, train and sample a GPT-2-style model.\n\ncommands:"
+            f"usage: {usage}\n\nBuild, train and sample a GPT-2-style "
+            "model.\n\ncommands:"
         )
         for name, (_, help_) in COMMANDS.items():
             print(f"  {name:10s} {help_}")
