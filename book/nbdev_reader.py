@@ -15,6 +15,7 @@ Used two ways by `book/_config.yml`:
   | `#| output: false`                  | output removed (`remove-output`)                             |
   | `#| eval: false`                    | tag `skip-execution` (the site never executes anyway)        |
   | `#| code-fold: true` / `show`       | input folded behind a toggle (`hide-input`)                  |
+  | `#| fig-alt: TEXT`                  | alt text of the cell's image output (Quarto's name)          |
 
   Every `#|` line is dropped from the shown source.
 - as a Sphinx extension (`local_extensions`): registers the vendored JavaScript folder (`book/_vendor`, filled by
@@ -81,6 +82,8 @@ def nbdev_to_book(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "output" in d and _is_false(d["output"]): tags.append("remove-output")
         if "eval" in d and _is_false(d["eval"]): tags.append("skip-execution")
         if "code_fold" in d and d["code_fold"].lower() in ("true", "show"): tags.append("hide-input")
+        if d.get("fig_alt"):  # myst-nb reads image options from the cell's `mystnb.image` metadata
+            cell.metadata.setdefault("mystnb", {}).setdefault("image", {})["alt"] = d["fig_alt"]
         cell.source = code
         if tags: cell.metadata["tags"] = list(dict.fromkeys(tags))
         exported = [k for k in _EXPORT_KINDS if k in d]

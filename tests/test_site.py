@@ -213,6 +213,14 @@ def test_reader_turns_nbdev_directives_into_book_tags():
     assert nb.metadata["language_info"]["pygments_lexer"] == "ipython3"
 
 
+def test_reader_gives_figures_their_alt_text():
+    reader = _import(ROOT / "book" / "nbdev_reader.py", "nbdev_reader")
+    nb = reader.nbdev_to_book(_nb("#| code-fold: true\n#| fig-alt: A box and an arrow.\nplot()"))
+    cell = nb.cells[0]
+    assert cell.source == "plot()" and cell.metadata["tags"] == ["hide-input"]
+    assert cell.metadata["mystnb"]["image"]["alt"] == "A box and an arrow."
+
+
 def test_colab_cell_is_inserted_before_the_first_code_cell_and_checked():
     colab = _import(ROOT / "tools" / "colab_cells.py", "colab_cells")
     nb = _nb("md:# Title", "#| default_exp model", "x = 1")
