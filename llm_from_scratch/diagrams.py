@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.colors import to_rgb
+from matplotlib.colors import to_hex, to_rgb
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
 # %% auto #0
@@ -562,7 +562,8 @@ def embedding_map(
 ):
     """An interactive map of embeddings as plain HTML + JavaScript (works on the static site, no kernel).
 
-    `xyz` holds 3 coordinates per point (e.g. `pca(model.wte.weight)`); buttons pick two of them. Hovering a
+    `xyz` holds 3 coordinates per point (`groups` name each point's group, `colors` maps a group to any
+    matplotlib colour) (e.g. `pca(model.wte.weight)`); buttons pick two of them. Hovering a
     point shows its label; the first `n_labels` points are also labelled on the map. Returns an
     `IPython.display.HTML`."""
     from IPython.display import HTML
@@ -571,7 +572,10 @@ def embedding_map(
     groups = list(groups) if groups is not None else [""] * len(xyz)
     names = list(dict.fromkeys(groups))
     cycle = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#4a5568"]
-    colors = colors or {g: cycle[i % len(cycle)] for i, g in enumerate(names)}
+    colors = {
+        g: to_hex((colors or {}).get(g, cycle[i % len(cycle)]))
+        for i, g in enumerate(names)
+    }
     uid = "lfs-emap-" + uuid.uuid4().hex[:8]
     r = 4 if len(xyz) < 300 else 3
     # the first layout (axes 1 and 2) is computed here, so the map shows even where scripts do not run
