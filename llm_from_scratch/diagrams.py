@@ -527,19 +527,19 @@ _MAP_JS = """
   const data = %(data)s;
   const svg = root.querySelector("svg"), out = root.querySelector(".lfs-emap-readout");
   const pts = svg.querySelectorAll("circle"), labs = svg.querySelectorAll("text.lfs-lab");
-  const W = %(w)d, H = %(h)d, M = 24;
+  const W = %(w)d, H = %(h)d, L = 20, R = 56;
   function place(a, b) {
     const xs = data.xyz.map((p) => p[a]), ys = data.xyz.map((p) => p[b]);
     const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
-    const sx = (v) => M + (v - x0) / (x1 - x0 || 1) * (W - 2 * M);
-    const sy = (v) => H - M - (v - y0) / (y1 - y0 || 1) * (H - 2 * M);
+    const sx = (v) => L + (v - x0) / (x1 - x0 || 1) * (W - L - R);
+    const sy = (v) => H - L - (v - y0) / (y1 - y0 || 1) * (H - 2 * L);
     pts.forEach((c, i) => { c.setAttribute("cx", sx(xs[i])); c.setAttribute("cy", sy(ys[i])); });
     labs.forEach((t) => { const i = +t.dataset.i;
       t.setAttribute("x", sx(xs[i]) + 5); t.setAttribute("y", sy(ys[i]) - 4); });
   }
-  pts.forEach((c, i) => {
-    c.addEventListener("mouseenter", () => { out.textContent = data.info[i];
-      c.setAttribute("r", 7); });
+  pts.forEach((c, i) => {  // hover with a mouse, tap on a touch screen
+    ["mouseenter", "click"].forEach((ev) => c.addEventListener(ev, () => { out.textContent = data.info[i];
+      c.setAttribute("r", 7); }));
     c.addEventListener("mouseleave", () => c.setAttribute("r", data.r));
   });
   root.querySelectorAll("button").forEach((b) => b.addEventListener("click", () => {
@@ -581,8 +581,8 @@ def embedding_map(
     # the first layout (axes 1 and 2) is computed here, so the map shows even where scripts do not run
     xs, ys = [p[0] for p in xyz], [p[1] for p in xyz]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    sx = lambda v: 24 + (v - x0) / ((x1 - x0) or 1) * (width - 48)
-    sy = lambda v: height - 24 - (v - y0) / ((y1 - y0) or 1) * (height - 48)
+    sx = lambda v: 20 + (v - x0) / ((x1 - x0) or 1) * (width - 76)  # room for labels
+    sy = lambda v: height - 20 - (v - y0) / ((y1 - y0) or 1) * (height - 40)
     esc = html.escape
     info = [f"{lab}" + (f"  ({g})" if g else "") for lab, g in zip(labels, groups)]
     parts = [
@@ -606,7 +606,7 @@ def embedding_map(
     css = (
         f"#{uid} {{font-family: system-ui, sans-serif; max-width: {width}px;}}"
         f"#{uid} svg {{width: 100%; height: auto; border: 1px solid #c8ccd4; border-radius: 6px;}}"
-        f"#{uid} text.lfs-lab {{font-size: 13px; fill: #1f2933; pointer-events: none;}}"
+        f"#{uid} text.lfs-lab {{font-size: 15px; fill: #1f2933; pointer-events: none;}}"
         f"#{uid} circle {{cursor: crosshair;}}"
         f"#{uid} button {{margin: 0 4px 4px 0; padding: 2px 8px; border: 1px solid #c8ccd4;"
         f" border-radius: 4px; background: #f7f8fa; font-size: 13px;}}"
@@ -622,6 +622,6 @@ def embedding_map(
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title)}">'
         f"{''.join(parts)}</svg>"
         f'<div style="font-size:13px">{legend}</div>'
-        f'<div class="lfs-emap-readout">hover over a point to see its token</div>'
+        f'<div class="lfs-emap-readout">hover over (or tap) a point to see its token</div>'
         f"<script>{js}</script></div>"
     )
