@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 # %% auto #0
-__all__ = ['PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'param', 'check_field_types', 'GPTConfig', 'TrainConfig',
-           'preset_fields', 'preset', 'config_from_dict', 'read_config_file', 'write_config_file', 'load_config',
-           'save_config', 'count_params']
+__all__ = ['PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'param', 'check_at_least', 'check_field_types',
+           'GPTConfig', 'TrainConfig', 'preset_fields', 'preset', 'config_from_dict', 'read_config_file',
+           'write_config_file', 'load_config', 'save_config', 'count_params']
 
 # %% ../nbs/00_config.ipynb #f72cefc5
 class LLMError(Exception):
@@ -49,6 +49,13 @@ def param(default: Any, doc: str) -> Any:
     """A dataclass field with a default and a one-line description: the flag help of the
     command line reads it, so the config and `--help` never disagree."""
     return dataclasses.field(default=default, metadata={"help": doc})
+
+
+def check_at_least(cfg: Any, lo: int, *names: str) -> None:
+    """Raise `ConfigError` naming the first of the fields `names` of `cfg` below `lo`."""
+    for name in names:
+        if getattr(cfg, name) < lo:
+            raise ConfigError(f"{name} must be >= {lo}, got {getattr(cfg, name)}")
 
 
 def check_field_types(cfg: Any, allow_none: bool = True) -> None:
@@ -93,16 +100,16 @@ class GPTConfig:
         check_field_types(
             self, allow_none=False
         )  # d_ff's None was resolved in __post_init__
-        for name in (
+        check_at_least(
+            self,
+            1,
             "vocab_size",
             "max_seq_len",
             "n_layers",
             "n_heads",
             "d_model",
             "d_ff",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        )
         if self.d_model % self.n_heads:
             raise ConfigError(
                 f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
@@ -169,6 +176,12 @@ class TrainConfig:
         "'auto' (bf16 autocast on a bf16-capable GPU, else fp32), 'float32', 'bfloat16'",
     )
     compile: bool = param(False, "torch.compile the model (worth it on a GPU)")
+    loss_chunk_size: int = param(
+        0, "LM head + loss this many positions at a time, never all logits (0: at once)"
+    )
+    checkpoint_blocks: bool = param(
+        False, "recompute each block's activations in the backward pass (less memory)"
+    )
 
     def __post_init__(self):
         self.validate()
@@ -176,7 +189,9 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Check types and ranges; raise `ConfigError` naming the field."""
         check_field_types(self)
-        for name in (
+        check_at_least(
+            self,
+            1,
             "max_iters",
             "batch_size",
             "grad_accum_steps",
@@ -184,9 +199,7 @@ class TrainConfig:
             "eval_iters",
             "log_interval",
             "ckpt_interval",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        )
         if self.lr <= 0 or not 0 <= self.min_lr <= self.lr:
             raise ConfigError(
                 f"need 0 <= min_lr <= lr and lr > 0, "
@@ -205,6 +218,10 @@ class TrainConfig:
         if not 0 < self.val_fraction < 1:
             raise ConfigError(
                 f"val_fraction must be in (0, 1), got {self.val_fraction}"
+            )
+        if self.loss_chunk_size < 0:
+            raise ConfigError(
+                f"loss_chunk_size must be >= 0 (0: off), got {self.loss_chunk_size}"
             )
         if self.tokenizer not in ("char", "gpt2"):
             raise ConfigError(
