@@ -89,13 +89,20 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"corrupt weights file {path}: {e}") from None
 
 
+def _tied_head(model: GPT) -> str | None:
+    # the name not to store: the LM head when it is the embedding matrix (a fine-tuned
+    # classifier's head is a separate matrix and is stored)
+    return "lm_head.weight" if model.lm_head.weight is model.wte.weight else None
+
+
 def load_state(
     model: GPT, sd: dict[str, torch.Tensor], source: str = "checkpoint"
 ) -> GPT:
     """Copy tensors into `model`, checking that keys and shapes match exactly; errors
-    name the offending tensor."""
-    own = {k: v for k, v in model.state_dict().items() if k != "lm_head.weight"}
-    sd = {k: v for k, v in sd.items() if k != "lm_head.weight"}
+    name the offending tensor. The LM head is skipped when it is tied to `wte`."""
+    skip = _tied_head(model)
+    own = {k: v for k, v in model.state_dict().items() if k != skip}
+    sd = {k: v for k, v in sd.items() if k != skip}
     if missing := sorted(set(own) - set(sd)):
         raise CheckpointError(f"{source} lacks tensor(s) {missing[:5]}")
     if extra := sorted(set(sd) - set(own)):
@@ -127,7 +134,8 @@ def save_model(model: GPT, path: str | Path) -> Path:
     """Save `model` as `path/config.json` + `path/model.safetensors` (atomic writes; the
     tied head is stored once); returns the directory."""
     path = Path(path)
-    sd = {k: v for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    skip = _tied_head(model)
+    sd = {k: v for k, v in model.state_dict().items() if k != skip}
     _save_weights(path / "model.safetensors", sd, "llm_from_scratch")
     _save_json(path / "config.json", dataclasses.asdict(model.cfg))
     return path
@@ -398,9 +406,12 @@ class Checkpoint:
     path: Path
 
 
-def load_checkpoint(ckpt_dir: str | Path) -> Checkpoint:
+def load_checkpoint(
+    ckpt_dir: str | Path, load: Callable[[Path], GPT] = load_model
+) -> Checkpoint:
     """Read and verify a checkpoint written by `save_checkpoint` (the previous one if a
-    swap was interrupted): every file is hashed once."""
+    swap was interrupted): every file is hashed once. `load` builds the model from the
+    directory (fine-tuned models, chapter 7, have their own)."""
     path = _locate(ckpt_dir)
     state = verify_checkpoint(path)
     try:
@@ -415,6 +426,4 @@ def load_checkpoint(ckpt_dir: str | Path) -> Checkpoint:
             f"corrupt {path / STATE_FILE}: {type(e).__name__}: {e}"
         ) from None
     opt = read_safetensors(path / "optimizer.safetensors")
-    return Checkpoint(
-        load_model(path), _read_tokenizer(path), tc, step, state, opt, path
-    )
+    return Checkpoint(load(path), _read_tokenizer(path), tc, step, state, opt, path)

@@ -1,4 +1,4 @@
-"""`llm-from-scratch`: one command with a subcommand per job: `train`, `generate`, `data`.
+"""`llm-from-scratch`: one command with a subcommand per job: `train`, `generate`, `finetune`, `classify`, `data`.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/cli.html.md"""
 
@@ -12,7 +12,7 @@ import dataclasses
 import itertools
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,15 @@ from llm_from_scratch.config import (
     read_config_file,
 )
 from .data import CORPORA, download, load_text
+from llm_from_scratch.finetune import (
+    END,
+    FinetuneError,
+    classify,
+    finetune_settings,
+    format_prompt,
+    load_finetuned,
+    run_finetune,
+)
 from llm_from_scratch.generation import (
     GenerationConfig,
     GenerationError,
@@ -52,7 +61,7 @@ from .trainer import make_tokenizer, train
 # %% auto #0
 __all__ = ['COMMANDS', 'int_or_none', 'float_or_none', 'add_field_flags', 'data_main', 'preset_train_defaults', 'train_parser',
            'TrainPlan', 'resolve_configs', 'train_main', 'load_for_generation', 'generate_parser', 'generate_main',
-           'main']
+           'finetune_parser', 'finetune_main', 'classify_main', 'main']
 
 # %% ../nbs/90_cli.ipynb #9a1c0003
 class _Parser(argparse.ArgumentParser):
@@ -123,7 +132,8 @@ def data_main(argv: Sequence[str]) -> int:
     )
     a = p.parse_args(argv)
     if a.corpus in CORPORA:
-        print(f"cached at {download(a.corpus)}")
+        path = str(download(a.corpus)).replace(str(Path.home()), "~", 1)
+        print(f"cached at {path}")
     text = load_text(a.corpus)
     n_lines = len(text.splitlines())
     print(f"{len(text):,} characters, {len(set(text))} distinct, {n_lines:,} lines")
@@ -297,6 +307,9 @@ def load_for_generation(
     if pretrained is not None:
         return from_pretrained(pretrained).to(device).eval(), get_tokenizer("gpt2")
     assert checkpoint is not None
+    if finetune_settings(checkpoint):  # chapter 7: LoRA layers merged on loading
+        model, tok, _ = load_finetuned(checkpoint)
+        return model.to(device), tok
     return load_trained(checkpoint, map_location=device)
 
 
@@ -318,7 +331,10 @@ def generate_parser() -> argparse.ArgumentParser:
                      help="directory written by `llm-from-scratch train`")
     src.add_argument("--pretrained", metavar="NAME|DIR",
                      help="Hugging Face GPT-2 weights: hub name (gpt2) or directory")
-    p.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
+    p.add_argument("--prompt", default="\n", help="text to continue (default: a newline); "
+                   "the instruction, for a checkpoint of `finetune --task instruct`")
+    p.add_argument("--input", default="",
+                   help="the input, for an instruction-tuned checkpoint")
     mode.add_argument("--sample", dest="do_sample", action="store_true", default=None,
                       help="sample (the default, without --num-beams)")
     mode.add_argument("--greedy", dest="do_sample", action="store_false",
@@ -352,6 +368,22 @@ def _generation_config(a: argparse.Namespace, eot: int | None) -> GenerationConf
     return GenerationConfig(**o, eos_token_id=None if a.ignore_eos else eot)
 
 
+def _until(pieces: Iterable[str], stop: str | None) -> Iterator[str]:
+    """The text pieces up to (not including) the first `stop` string, if one is given."""
+    text, sent = "", 0
+    for piece in pieces:
+        text += piece
+        cut = text.find(stop) if stop else -1
+        if cut >= 0:
+            yield text[sent:cut]
+            return
+        keep = len(text) - (len(stop) - 1 if stop else 0)  # might start a stop string
+        if keep > sent:
+            yield text[sent:keep]
+            sent = keep
+    yield text[sent:]
+
+
 def generate_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch generate`: sample text from a checkpoint or GPT-2 weights,
     streaming it to stdout."""
@@ -360,8 +392,15 @@ def generate_main(argv: Sequence[str]) -> int:
         raise GenerationError(
             "empty prompt: give some text with --prompt (e.g. --prompt $'\\n')"
         )
+    prompt, stop = a.prompt, None
+    if a.checkpoint is not None and (meta := finetune_settings(a.checkpoint)):
+        if meta["task"] != "instruct":
+            raise GenerationError(
+                f"{a.checkpoint} is a classifier: use `llm-from-scratch classify`"
+            )
+        prompt, stop = format_prompt(a.prompt, a.input), END  # the training template
     model, tok = load_for_generation(a.checkpoint, a.pretrained, a.device)
-    ids = encode(tok, a.prompt, allowed_special="all" if a.allow_special else ())
+    ids = encode(tok, prompt, allowed_special="all" if a.allow_special else ())
     eot = getattr(tok, "eot_token", None)
     gc = _generation_config(a, eot)  # options are checked before anything is printed
     g = (
@@ -383,12 +422,95 @@ def generate_main(argv: Sequence[str]) -> int:
             pieces = decode_stream(
                 tok, itertools.takewhile(lambda t: a.ignore_eos or t != eot, toks)
             )
-        sys.stdout.write(("\n---\n" if i else "") + a.prompt)
-        for piece in pieces:
+        sys.stdout.write(("\n---\n" if i else "") + prompt)
+        for piece in _until(pieces, stop):
             sys.stdout.write(piece)
             sys.stdout.flush()
         sys.stdout.write("\n")
         sys.stdout.flush()
+    return 0
+
+# %% ../nbs/90_cli.ipynb #ft7cli02
+_FINETUNE_DEFAULTS = dict(
+    max_iters=200,
+    batch_size=16,
+    lr=1e-3,
+    min_lr=1e-4,
+    warmup_iters=10,
+    weight_decay=0.0,
+    grad_clip=1.0,
+    eval_interval=50,
+    ckpt_interval=100,
+    out_dir="out/finetune",
+)  # fine-tuning's own defaults; the other TrainConfig fields keep theirs
+
+
+def finetune_parser() -> argparse.ArgumentParser:
+    """The argument parser of `llm-from-scratch finetune`."""
+    p = _Parser(
+        prog="llm-from-scratch finetune",
+        description="Fine-tune a `train` checkpoint on a JSON-lines file: classification "
+        '({"text", "label"} per line) or instructions ({"instruction", "input", '
+        '"response"}).',
+    )
+    add = p.add_argument
+    add("--checkpoint", required=True, metavar="DIR", help="written by `train`")
+    add("--data", required=True, metavar="FILE", help="training examples, JSON lines")
+    add("--task", required=True, choices=["classify", "instruct"])
+    add("--val-data", metavar="FILE", help="held-out examples (default: 256 training)")
+    add("--lora-rank", type=int, metavar="R", help="train LoRA adapters of rank R only")
+    add("--lora-alpha", type=float, metavar="A", help="LoRA scale alpha (default: R)")
+    add("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
+    add("--overwrite", action="store_true", help="start over if OUT_DIR holds a run")
+    add("--no-progress", action="store_true", help="no progress bar")
+    names = [*_FINETUNE_DEFAULTS, "log_interval", "seed", "device"]
+    group = p.add_argument_group("training (TrainConfig)")
+    add_field_flags(group, TrainConfig, _FINETUNE_DEFAULTS, names)
+    return p
+
+
+def finetune_main(argv: Sequence[str]) -> int:
+    """`llm-from-scratch finetune`: fine-tune, report the validation loss and where the
+    checkpoint is."""
+    a = vars(finetune_parser().parse_args(list(argv)))
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    tc = TrainConfig(**{**_FINETUNE_DEFAULTS, **{k: a[k] for k in names if k in a}})
+    model, tok, meta, val_loss = run_finetune(
+        a["checkpoint"],
+        a["data"],
+        a["task"],
+        tc,
+        a["val_data"],
+        a["lora_rank"],
+        a["lora_alpha"],
+        a["resume"],
+        a["overwrite"],
+        not a["no_progress"],
+    )
+    print(f"done: step {tc.max_iters}, val loss {val_loss:.4f}")
+    ckpt = Path(tc.out_dir) / "checkpoint"
+    use = (
+        "classify --text TEXT"
+        if meta["task"] == "classify"
+        else "generate --prompt TEXT"
+    )
+    print(f"checkpoint: {ckpt}\nuse it: llm-from-scratch {use} --checkpoint {ckpt}")
+    return 0
+
+
+def classify_main(argv: Sequence[str]) -> int:
+    """`llm-from-scratch classify`: the label and probability of each text, one a line."""
+    p = _Parser(prog="llm-from-scratch classify", description="Label texts.")
+    p.add_argument("--checkpoint", required=True, metavar="DIR", help="a classifier")
+    p.add_argument("--text", required=True, action="append", help="a text (repeatable)")
+    a = p.parse_args(list(argv))
+    model, tok, meta = load_finetuned(a.checkpoint)
+    if meta["task"] != "classify":
+        raise FinetuneError(
+            f"{a.checkpoint} is not a classifier (task {meta['task']!r})"
+        )
+    for label, prob in classify(model, tok, meta["labels"], a.text):
+        print(f"{label}\t{prob:.3f}")
     return 0
 
 # %% ../nbs/90_cli.ipynb #e33bab4c
@@ -398,6 +520,11 @@ COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
         "train a GPT (default: a character-level model on TinyShakespeare)",
     ),
     "generate": (generate_main, "generate text from a checkpoint or GPT-2 weights"),
+    "finetune": (
+        finetune_main,
+        "fine-tune a checkpoint on JSON-lines data (chapter 7)",
+    ),
+    "classify": (classify_main, "label texts with a fine-tuned classifier"),
     "data": (data_main, "download and inspect a corpus"),
 }
 

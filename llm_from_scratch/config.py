@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 # %% auto #0
-__all__ = ['PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'param', 'check_at_least', 'check_field_types',
-           'GPTConfig', 'TrainConfig', 'preset_fields', 'preset', 'config_from_dict', 'read_config_file',
-           'write_config_file', 'load_config', 'save_config', 'count_params']
+__all__ = ['COURSE_STYLE', 'PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'smallest_text_px', 'use_course_style',
+           'param', 'check_at_least', 'check_field_types', 'GPTConfig', 'TrainConfig', 'preset_fields', 'preset',
+           'config_from_dict', 'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params']
 
 # %% ../nbs/00_config.ipynb #f72cefc5
 class LLMError(Exception):
@@ -43,6 +43,71 @@ def quick_mode() -> bool:
 def pick(full: Any, quick: Any) -> Any:
     """`quick` in quick mode, else `full`: e.g. `max_iters = pick(2000, 50)`."""
     return quick if quick_mode() else full
+
+# %% ../nbs/00_config.ipynb #54850817
+COURSE_STYLE = {
+    "figure.figsize": (6.4, 3.6),  # inches; at most 7.2 wide (the article column)
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "figure.titlesize": 12,
+}
+
+
+def smallest_text_px(fig) -> float:
+    """The height in pixels, at the figure's dpi, of the smallest visible text in `fig`."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()  # tick labels get their text when drawn
+    sizes = [
+        t.get_fontsize()
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
+    return min(sizes) * fig.dpi / 72 if sizes else 0.0
+
+
+def use_course_style() -> None:
+    """The course's matplotlib settings; in IPython, PNGs tagged with their smallest text."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(COURSE_STYLE)
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+        from matplotlib.figure import Figure
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+
+    def png(fig):
+        tag = {"LFS-min-text-px": f"{smallest_text_px(fig):.1f}"}
+        return print_figure(fig, "png", bbox_inches="tight", metadata=tag)
+
+    def install(*_):
+        # matplotlib-inline sets its own PNG formatter after the cell that loads it; put
+        # ours back after each cell, unless someone chose other formats since
+        formatter = ip.display_formatter.formatters["image/png"]
+        current = formatter.type_printers.get(Figure)
+        if current is None or getattr(current, "func", None) is print_figure:
+            formatter.for_type(Figure, png)
+
+    import matplotlib.pyplot as plt
+
+    plt.close(
+        plt.figure()
+    )  # load the backend now: the inline one sets its formatter then
+    install()
+    hooks = ip.events.callbacks["post_run_cell"]
+    if install.__name__ not in [f.__name__ for f in hooks]:
+        ip.events.register("post_run_cell", install)
 
 # %% ../nbs/00_config.ipynb #checkfieldtypes
 def param(default: Any, doc: str) -> Any:

@@ -455,12 +455,22 @@ class _Loop:
         if self.rank == 0:
             _log(self.metrics, row)
 
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's inputs and targets (accum, B, T) at `step`: a pure function of
+        (seed, step). Fine-tuning (chapter 7) overrides it, `evaluate` and `save`."""
+        tc, T = self.tc, self.raw.cfg.max_seq_len
+        return get_batches(self.s.train_data, T, tc.batch_size, tc.grad_accum_steps,
+                           step, tc.seed, self.rank, self.world)  # fmt: skip
+
+    def save(self, step: int, **losses: float | None) -> None:
+        """Write the checkpoint of `step` (atomically, replacing the previous one)."""
+        save_checkpoint(self.s.ckpt_dir, self.raw, self.opt, self.s.tokenizer, self.tc,
+                        step, **losses)  # fmt: skip
+
     def step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         """One optimizer step: (loss, gradient norm, tokens seen by all processes)."""
-        tc, T = self.tc, self.raw.cfg.max_seq_len
-        X, Y = get_batches(self.s.train_data, T, tc.batch_size, tc.grad_accum_steps,
-                           step, tc.seed, self.rank, self.world)  # fmt: skip
-        X, Y = X.to(self.device), Y.to(self.device)
+        tc = self.tc
+        X, Y = (t.to(self.device) for t in self.batch(step))
         torch.manual_seed(mix_seed(tc.seed, step, self.rank + 1))  # dropout masks
         amp = autocast_for(self.device, tc.dtype)
         loss, norm = train_step(
@@ -504,8 +514,7 @@ class _Loop:
             if self.rank == 0 and (
                 step % tc.ckpt_interval == 0 or step == tc.max_iters
             ):
-                save_checkpoint(self.s.ckpt_dir, self.raw, self.opt, self.s.tokenizer, tc,
-                                step, train_loss=train_loss, val_loss=val_loss)  # fmt: skip
+                self.save(step, train_loss=train_loss, val_loss=val_loss)
             bar.update(1)
         bar.close()
         return step, train_loss, val_loss
