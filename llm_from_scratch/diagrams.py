@@ -23,7 +23,7 @@ __all__ = ['PALETTE', 'FONT', 'INK', 'canvas', 'box', 'arrow', 'matrix', 'note',
            'embedding_map']
 
 # %% ../nbs/00_diagrams.ipynb #ab3f442e
-#: fill and edge colour of each kind of box: what it holds decides its colour, across the whole course
+#: fill and edge colour of each kind of box: what it holds decides its colour
 PALETTE = {
     "data": ("#dbe9f6", "#2b6cb0"),  # tensors: activations, ids, logits
     "op": ("#fde8c8", "#c05621"),  # computations
@@ -39,7 +39,7 @@ INK = "#1f2933"
 
 
 def canvas(w: float, h: float):
-    """A blank figure `w` x `h` inches whose data coordinates are inches, origin bottom left."""
+    """A blank figure `w` x `h` inches whose data coordinates are inches."""
     fig = plt.figure(figsize=(w, h))
     ax = fig.add_axes([0, 0, 1, 1])
     ax.set_xlim(0, w)
@@ -49,7 +49,7 @@ def canvas(w: float, h: float):
 
 
 def box(ax, x, y, w, h, text="", kind="op", fontsize=FONT, **kw):
-    """A rounded box of `kind` (a PALETTE key) centred at (x, y), with centred text; returns the patch."""
+    """A rounded box of `kind` (a PALETTE key) centred at (x, y), with text."""
     face, edge = PALETTE[kind]
     p = FancyBboxPatch(
         (x - w / 2, y - h / 2),
@@ -72,7 +72,7 @@ def box(ax, x, y, w, h, text="", kind="op", fontsize=FONT, **kw):
 def arrow(
     ax, a, b, text="", color=INK, ls="-", rad=0.0, fontsize=FONT - 1, offset=(0.08, 0)
 ):
-    """An arrow from point `a` to point `b`, optionally labelled next to its midpoint."""
+    """An arrow from point `a` to point `b`, optionally labelled beside its midpoint."""
     ax.add_patch(
         FancyArrowPatch(
             a,
@@ -110,10 +110,12 @@ def matrix(
     below="",
     shade=None,
 ):
-    """A `rows` x `cols` grid of cells with lower-left corner (x, y); `masked(i, j)` greys a cell.
+    """A `rows` x `cols` grid of cells, lower-left corner (x, y); `masked(i, j)` greys a
+    cell.
 
-    `label` goes above the grid, `below` (e.g. a shape) under it; `shade[i][j]` in [0, 1] colours a cell
-    from white to the kind's edge colour (a heat map). Returns (width, height)."""
+    `label` goes above the grid, `below` (e.g. a shape) under it; `shade[i][j]` in
+    [0, 1] colours a cell from white to the kind's edge colour (a heat map).
+    Returns (width, height)."""
     face, edge = PALETTE[kind]
     mface, _ = PALETTE["mask"]
     for i in range(rows):
@@ -170,7 +172,8 @@ def _plus(ax, x, y, r=0.13):
 
 # %% ../nbs/00_diagrams.ipynb #aebe4db2
 def check_legible(fig, max_width: float = 6.4, min_points: float = 9.0) -> None:
-    """Raise AssertionError if `fig` is wider than `max_width` inches or has text under `min_points`."""
+    """Raise AssertionError if `fig` is over `max_width` inches or has text under
+    `min_points`."""
     w = fig.get_size_inches()[0]
     assert w <= max_width + 1e-9, f"figure {w:.1f} in wide (at most {max_width})"
     small = [
@@ -182,7 +185,8 @@ def check_legible(fig, max_width: float = 6.4, min_points: float = 9.0) -> None:
 
 # %% ../nbs/00_diagrams.ipynb #818a5d66
 def bpe_merges_diagram(text: str = "aaabdaaabac", n_merges: int = 3):
-    """Chapter 1: the token sequence of `text` after each of the first BPE merges, computed on the spot."""
+    """Chapter 1: the tokens of `text` after each of the first BPE merges, computed
+    here."""
     from llm_from_scratch.tokenizer import merge_pair, pair_counts
 
     ids = list(text.encode())
@@ -213,15 +217,18 @@ def bpe_merges_diagram(text: str = "aaabdaaabac", n_merges: int = 3):
         note(ax, 5.2, y, f"{len(row)} tokens", ha="left")
         if pair:
             a, b = (show(i) for i in pair)
-            msg = f"merge {r}: pair ({a}, {b}) counted {n}×  →  new id {255 + r} = '{show(255 + r)}'"
+            new = f"new id {255 + r} = '{show(255 + r)}'"
+            msg = f"merge {r}: pair ({a}, {b}) counted {n}×  →  {new}"
             note(ax, 0.35, y + 0.55, msg, ha="left", color=PALETTE["op"][1])
     return fig
 
 # %% ../nbs/00_diagrams.ipynb #30d97b81
 def attention_diagram(T: int = 5, C: int = 6, hs: int = 3, seed: int = 0):
-    """Chapter 2: one causal attention head, x -> Q, K, V -> masked scores -> weights -> output, with shapes.
+    """Chapter 2: one causal attention head, x -> Q, K, V -> masked scores -> weights ->
+    output.
 
-    The weights shown are a real masked softmax of random projections of random inputs."""
+    The weights shown are a real masked softmax of random projections of random
+    inputs."""
     import math
 
     import torch
@@ -265,8 +272,9 @@ def attention_diagram(T: int = 5, C: int = 6, hs: int = 3, seed: int = 0):
         ax,
         0.05,
         0.25,
-        "Rows: queries i; columns: keys j. Grey: a key after its query (j > i), set to −∞,\n"
-        "so its weight is 0. Each head does this; B and the heads are extra batch dimensions.",
+        "Rows: queries i; columns: keys j. Grey: a key after its query (j > i), set to"
+        " −∞,\nso its weight is 0. Each head does this; B and the heads are extra batch"
+        " dimensions.",
         ha="left",
         fontsize=10,
     )
@@ -274,7 +282,8 @@ def attention_diagram(T: int = 5, C: int = 6, hs: int = 3, seed: int = 0):
 
 # %% ../nbs/00_diagrams.ipynb #4a72cfe9
 def block_diagram():
-    """Chapter 3: a pre-norm block (GPT-2) next to a post-norm block (the 2017 Transformer)."""
+    """Chapter 3: a pre-norm block (GPT-2) beside a post-norm one (the 2017
+    Transformer)."""
     fig, ax = canvas(6.0, 6.4)
     ax.set_ylim(-0.5, 5.9)
     for x0, pre in ((0.4, True), (3.4, False)):
@@ -320,7 +329,8 @@ def block_diagram():
 
 # %% ../nbs/00_diagrams.ipynb #692bdb52
 def gpt_diagram():
-    """Chapter 4: the GPT stack from token ids to logits, with the tied embedding / output matrix."""
+    """Chapter 4: the GPT stack from token ids to logits, with the tied embedding
+    matrix."""
     fig, ax = canvas(6.4, 6.3)
     cx, green = 2.9, PALETTE["param"][1]
     box(ax, 1.75, 0.35, 1.9, 0.42, "token ids (B, T)", kind="data")
@@ -384,8 +394,8 @@ def gpt_diagram():
 
 # %% ../nbs/00_diagrams.ipynb #ec422bfb
 def training_step_diagram(lr_at=None, max_step: int = 2200):
-    """Chapter 5: one optimizer step of the trainer as a loop; `lr_at(step)` (e.g. a `get_lr` partial) is
-    drawn as an inset next to the step that uses it."""
+    """Chapter 5: one optimizer step of the trainer as a loop; `lr_at(step)` (e.g. a
+    `get_lr` partial) is drawn as an inset next to the step that uses it."""
     fig, ax = canvas(6.4, 5.0)
     steps = [
         ("data", "X, Y = get_batches(step)"),
@@ -446,8 +456,9 @@ def training_step_diagram(lr_at=None, max_step: int = 2200):
 
 # %% ../nbs/00_diagrams.ipynb #f6f86e3d
 def kv_cache_diagram(tokens: str = "ROMEO", hs: int = 3):
-    """Chapter 6: decoding step T without a cache (all T tokens fed, every K, V recomputed) and with a KV cache
-    (one token fed, one row of K and V computed and appended)."""
+    """Chapter 6: decoding step T without a cache (all T tokens fed, every K, V
+    recomputed)
+    and with a KV cache (one token fed, one row of K and V computed and appended)."""
     T, c = len(tokens), 0.22
     fig, ax = canvas(6.4, 5.1)
     for r, cached in enumerate((False, True)):
@@ -505,7 +516,8 @@ def kv_cache_diagram(tokens: str = "ROMEO", hs: int = 3):
         ax,
         0.15,
         0.1,
-        "grey tokens are not fed again; one cache per layer, K and V each (B, nh, T, hs)",
+        "grey tokens are not fed again; one cache per layer, K and V each"
+        " (B, nh, T, hs)",
         ha="left",
         fontsize=10,
     )
@@ -526,20 +538,27 @@ _MAP_JS = """
   const root = document.getElementById("%(id)s");
   const data = %(data)s;
   const svg = root.querySelector("svg"), out = root.querySelector(".lfs-emap-readout");
-  const pts = svg.querySelectorAll("circle"), labs = svg.querySelectorAll("text.lfs-lab");
+  const pts = svg.querySelectorAll("circle");
+  const labs = svg.querySelectorAll("text.lfs-lab");
   const W = %(w)d, H = %(h)d, L = 20, R = 56;
   function place(a, b) {
     const xs = data.xyz.map((p) => p[a]), ys = data.xyz.map((p) => p[b]);
-    const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+    const x0 = Math.min(...xs), x1 = Math.max(...xs);
+    const y0 = Math.min(...ys), y1 = Math.max(...ys);
     const sx = (v) => L + (v - x0) / (x1 - x0 || 1) * (W - L - R);
     const sy = (v) => H - L - (v - y0) / (y1 - y0 || 1) * (H - 2 * L);
-    pts.forEach((c, i) => { c.setAttribute("cx", sx(xs[i])); c.setAttribute("cy", sy(ys[i])); });
+    pts.forEach((c, i) => {
+      c.setAttribute("cx", sx(xs[i]));
+      c.setAttribute("cy", sy(ys[i]));
+    });
     labs.forEach((t) => { const i = +t.dataset.i;
       t.setAttribute("x", sx(xs[i]) + 5); t.setAttribute("y", sy(ys[i]) - 4); });
   }
   pts.forEach((c, i) => {  // hover with a mouse, tap on a touch screen
-    ["mouseenter", "click"].forEach((ev) => c.addEventListener(ev, () => { out.textContent = data.info[i];
-      c.setAttribute("r", 7); }));
+    ["mouseenter", "click"].forEach((ev) => c.addEventListener(ev, () => {
+      out.textContent = data.info[i];
+      c.setAttribute("r", 7);
+    }));
     c.addEventListener("mouseleave", () => c.setAttribute("r", data.r));
   });
   root.querySelectorAll("button").forEach((b) => b.addEventListener("click", () => {
@@ -560,11 +579,12 @@ def embedding_map(
     width: int = 640,
     height: int = 440,
 ):
-    """An interactive map of embeddings as plain HTML + JavaScript (works on the static site, no kernel).
+    """An interactive map of embeddings as plain HTML + JavaScript (no kernel needed).
 
-    `xyz` holds 3 coordinates per point (`groups` name each point's group, `colors` maps a group to any
-    matplotlib colour) (e.g. `pca(model.wte.weight)`); buttons pick two of them. Hovering a
-    point shows its label; the first `n_labels` points are also labelled on the map. Returns an
+    `xyz` holds 3 coordinates per point (e.g. `pca(model.wte.weight)`); buttons pick two
+    of them. `groups` names each point's group, `colors` maps a group to any matplotlib
+    colour. Hovering a point shows its label; the first `n_labels` points are also
+    labelled on the map. Returns an
     `IPython.display.HTML`."""
     from IPython.display import HTML
 
@@ -578,7 +598,7 @@ def embedding_map(
     }
     uid = "lfs-emap-" + uuid.uuid4().hex[:8]
     r = 4 if len(xyz) < 300 else 3
-    # the first layout (axes 1 and 2) is computed here, so the map shows even where scripts do not run
+    # the first layout (axes 1 and 2) is computed here: it shows even without scripts
     xs, ys = [p[0] for p in xyz], [p[1] for p in xyz]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     sx = lambda v: 20 + (v - x0) / ((x1 - x0) or 1) * (width - 76)  # room for labels
@@ -605,13 +625,16 @@ def embedding_map(
     )
     css = (
         f"#{uid} {{font-family: system-ui, sans-serif; max-width: {width}px;}}"
-        f"#{uid} svg {{width: 100%; height: auto; border: 1px solid #c8ccd4; border-radius: 6px;}}"
+        f"#{uid} svg {{width: 100%; height: auto; border: 1px solid #c8ccd4;"
+        " border-radius: 6px;}}"
         f"#{uid} text.lfs-lab {{font-size: 15px; fill: #1f2933; pointer-events: none;}}"
         f"#{uid} circle {{cursor: crosshair;}}"
-        f"#{uid} button {{margin: 0 4px 4px 0; padding: 2px 8px; border: 1px solid #c8ccd4;"
+        f"#{uid} button {{margin: 0 4px 4px 0; padding: 2px 8px;"
+        " border: 1px solid #c8ccd4;"
         f" border-radius: 4px; background: #f7f8fa; font-size: 13px;}}"
         f"#{uid} button.on {{background: #dbe9f6; border-color: #2b6cb0;}}"
-        f"#{uid} .lfs-emap-readout {{font-family: monospace; font-size: 15px; min-height: 1.4em;}}"
+        f"#{uid} .lfs-emap-readout {{font-family: monospace; font-size: 15px;"
+        " min-height: 1.4em;}}"
     )
     data = json.dumps({"xyz": xyz, "info": info, "r": r}, separators=(",", ":"))
     js = _MAP_JS % {"id": uid, "data": data, "w": width, "h": height}
@@ -622,6 +645,7 @@ def embedding_map(
         f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title)}">'
         f"{''.join(parts)}</svg>"
         f'<div style="font-size:13px">{legend}</div>'
-        f'<div class="lfs-emap-readout">hover over (or tap) a point to see its token</div>'
+        '<div class="lfs-emap-readout">'
+        "hover over (or tap) a point to see its token</div>"
         f"<script>{js}</script></div>"
     )
