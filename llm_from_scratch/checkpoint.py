@@ -64,7 +64,8 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
 
 # %% ../nbs/00_checkpoint.ipynb #c4e1a009
 def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from `path`, or a `CheckpointError` saying the file is missing or corrupt."""
+    """A JSON object from `path`, or a `CheckpointError` saying the file is missing or
+    corrupt."""
     if not path.is_file():
         raise CheckpointError(f"missing {path.name} in {path.parent}")
     try:
@@ -77,7 +78,8 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file, or a `CheckpointError` (missing or corrupt file)."""
+    """The tensors of a safetensors file, or a `CheckpointError` (missing or corrupt
+    file)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -179,8 +181,10 @@ def _resolve_pretrained(name_or_path: str | Path) -> Path:
         )
     except Exception as e:
         raise CheckpointError(
-            f"{name_or_path!r} is not a local directory and cannot be fetched from the Hugging Face Hub "
-            f"({type(e).__name__}): check the name and your connection, or pass a local directory"
+            f"{name_or_path!r} is not a local directory and cannot be fetched from the "
+            "Hugging Face Hub "
+            f"({type(e).__name__}): check the name and your connection, or pass a "
+            "local directory"
         ) from None
 
 # %% ../nbs/00_checkpoint.ipynb #debc8898
@@ -224,8 +228,8 @@ def _hf_config(model: GPT) -> dict[str, Any]:
 
 
 def save_hf(model: GPT, path: str | Path) -> Path:
-    """Save as a Hugging Face GPT-2 directory that `GPT2LMHeadModel.from_pretrained(path)`
-    loads."""
+    """Save as a Hugging Face GPT-2 directory that
+    `GPT2LMHeadModel.from_pretrained(path)` loads."""
     hf, path = _hf_config(model), Path(path)
     _save_weights(path / "model.safetensors", hf_state_dict(model), "pt")
     _save_json(path / "config.json", hf)
@@ -268,8 +272,8 @@ def _siblings(ckpt_dir: Path) -> tuple[Path, Path]:
 
 
 def recover_checkpoint(ckpt_dir: str | Path) -> None:
-    """Finish or undo an interrupted swap: restore `.NAME.old` if NAME is missing, delete
-    leftovers."""
+    """Finish or undo an interrupted swap: restore `.NAME.old` if NAME is missing,
+    delete leftovers."""
     ckpt_dir = Path(ckpt_dir)
     tmp, old = _siblings(ckpt_dir)
     if not ckpt_dir.exists() and old.is_dir():
@@ -280,7 +284,8 @@ def recover_checkpoint(ckpt_dir: str | Path) -> None:
 
 
 def has_checkpoint(ckpt_dir: str | Path) -> bool:
-    """True if `ckpt_dir` (or the `.old` copy an interrupted swap left) holds a checkpoint."""
+    """True if `ckpt_dir` (or the `.old` copy an interrupted swap left) holds a
+    checkpoint."""
     ckpt_dir = Path(ckpt_dir)
     return (ckpt_dir / STATE_FILE).exists() or _siblings(ckpt_dir)[1].exists()
 
@@ -294,8 +299,8 @@ def save_checkpoint(
     step: int,
     **extra: Any,
 ) -> Path:
-    """Write a complete checkpoint into a temp dir next to `ckpt_dir`, fsync it, then swap
-    it in with two renames."""
+    """Write a complete checkpoint into a temp dir next to `ckpt_dir`, fsync it, then
+    swap it in with two renames."""
     ckpt_dir = Path(ckpt_dir)
     recover_checkpoint(ckpt_dir)
     tmp, old = _siblings(ckpt_dir)
@@ -380,14 +385,15 @@ def load_tokenizer(ckpt_dir: str | Path) -> Tokenizer:
 def load_trained(
     ckpt_dir: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[GPT, Tokenizer]:
-    """Model (eval mode) and tokenizer of a training checkpoint or run directory, SHA-256
-    checked; the optimizer state is not read."""
+    """Model (eval mode) and tokenizer of a training checkpoint or run directory,
+    SHA-256 checked; the optimizer state is not read."""
     path = _locate(ckpt_dir)
     verify_checkpoint(path, _FILES[:3])
     model, tok = load_model(path, map_location).eval(), _read_tokenizer(path)
     if tok.n_vocab > model.cfg.vocab_size:
         raise CheckpointError(
-            f"tokenizer has {tok.n_vocab} tokens but the model only {model.cfg.vocab_size}"
+            f"tokenizer has {tok.n_vocab} tokens but the model only "
+            f"{model.cfg.vocab_size}"
         )
     return model, tok
 

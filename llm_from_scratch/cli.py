@@ -100,8 +100,8 @@ _TYPES: dict[str, Callable[[str], Any]] = {
 def add_field_flags(
     group: Any, cls: type, defaults: dict[str, Any], names: Iterable[str] | None = None
 ) -> None:
-    """One `--field-name` flag per field of dataclass `cls` (or those in `names`), typed by
-    its annotation, with the field's `help` metadata (`config.param`) and the default
+    """One `--field-name` flag per field of dataclass `cls` (or those in `names`), typed
+    by its annotation, with the field's `help` metadata (`config.param`) and the default
     shown. A flag left out of the command line is left out of the parsed arguments."""
     for f in dataclasses.fields(cls):
         if names is not None and f.name not in names:
@@ -119,7 +119,8 @@ def add_field_flags(
 
 # %% ../nbs/90_cli.ipynb #0cd20248
 def data_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch data [CORPUS]`: download/verify a corpus and print its statistics."""
+    """`llm-from-scratch data [CORPUS]`: download/verify a corpus and print its
+    statistics."""
     p = _Parser(
         prog="llm-from-scratch data",
         description="Download (or find cached) and inspect a corpus.",
@@ -168,10 +169,12 @@ def train_parser() -> argparse.ArgumentParser:
     )
     # fmt: off
     p.add_argument("--config", metavar="FILE",
-                   help="YAML, TOML or JSON file of model and training fields (and `preset`)")
+                   help="YAML, TOML or JSON file of model and training fields "
+                        "(and `preset`)")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT_DIR/checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="start over even if OUT_DIR already holds a checkpoint")
     p.add_argument("--no-progress", action="store_true",
@@ -243,7 +246,8 @@ def resolve_configs(args: dict[str, Any]) -> TrainPlan:
 
 # %% ../nbs/90_cli.ipynb #082c988e
 def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> str:
-    """`prompt` and `n` sampled tokens (temperature 0.8), through `generation.generate`."""
+    """`prompt` and `n` sampled tokens (temperature 0.8), through
+    `generation.generate`."""
     dev = next(model.parameters()).device
     g = torch.Generator(device=dev).manual_seed(seed)
     out = generate(
@@ -254,8 +258,8 @@ def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> s
 
 
 def train_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch train [options]`: train, print a sample and where the checkpoint
-    is. Returns the exit status."""
+    """`llm-from-scratch train [options]`: train, print a sample and where the
+    checkpoint is. Returns the exit status."""
     args = vars(train_parser().parse_args(list(argv)))
     plan = resolve_configs(args)
     try:
@@ -332,7 +336,8 @@ def generate_parser() -> argparse.ArgumentParser:
                      help="directory written by `llm-from-scratch train`")
     src.add_argument("--pretrained", metavar="NAME|DIR",
                      help="Hugging Face GPT-2 weights: hub name (gpt2) or directory")
-    p.add_argument("--prompt", default="\n", help="text to continue (default: a newline); "
+    p.add_argument("--prompt", default="\n",
+                   help="text to continue (default: a newline); "
                    "the instruction, for a checkpoint of `finetune --task instruct`")
     p.add_argument("--input", default="",
                    help="the input, for an instruction-tuned checkpoint")
@@ -342,10 +347,12 @@ def generate_parser() -> argparse.ArgumentParser:
                       help="always take the most likely token")
     p.add_argument("--num-samples", type=int, default=1, metavar="N",
                    help="independent samples, one after another (default: %(default)s)")
-    p.add_argument("--seed", type=int, help="random seed (default: a fresh one each run)")
+    p.add_argument("--seed", type=int,
+                   help="random seed (default: a fresh one each run)")
     p.add_argument("--no-cache", dest="use_cache", action="store_false",
                    help="recompute the whole window every step")
-    p.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|>")
+    p.add_argument("--ignore-eos", action="store_true",
+                   help="go on after <|endoftext|>")
     p.add_argument("--allow-special", action="store_true",
                    help="let the prompt contain special tokens (<|endoftext|>)")
     p.add_argument("--device", default="cpu", help="(default: %(default)s)")
@@ -370,7 +377,8 @@ def _generation_config(a: argparse.Namespace, eot: int | None) -> GenerationConf
 
 
 def _until(pieces: Iterable[str], stop: str | None) -> Iterator[str]:
-    """The text pieces up to (not including) the first `stop` string, if one is given."""
+    """The text pieces up to (not including) the first `stop` string, if one is
+    given."""
     text, sent = "", 0
     for piece in pieces:
         text += piece
@@ -451,7 +459,8 @@ def finetune_parser() -> argparse.ArgumentParser:
     """The argument parser of `llm-from-scratch finetune`."""
     p = _Parser(
         prog="llm-from-scratch finetune",
-        description="Fine-tune a `train` checkpoint on a JSON-lines file: classification "
+        description="Fine-tune a `train` checkpoint on a JSON-lines file: "
+        "classification "
         '({"text", "label"} per line) or instructions ({"instruction", "input", '
         '"response"}).',
     )
@@ -501,7 +510,8 @@ def finetune_main(argv: Sequence[str]) -> int:
 
 
 def classify_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch classify`: the label and probability of each text, one a line."""
+    """`llm-from-scratch classify`: the label and probability of each text, one a
+    line."""
     p = _Parser(prog="llm-from-scratch classify", description="Label texts.")
     p.add_argument("--checkpoint", required=True, metavar="DIR", help="a classifier")
     p.add_argument("--text", required=True, action="append", help="a text (repeatable)")
@@ -537,7 +547,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     usage = "llm-from-scratch [-h] [--version] {" + ",".join(COMMANDS) + "} ..."
     if not argv or argv[0] in ("-h", "--help"):
         print(
-            f"usage: {usage}\n\nBuild, train and sample a GPT-2-style model.\n\ncommands:"
+            f"usage: {usage}\n\nBuild, train and sample a GPT-2-style "
+            "model.\n\ncommands:"
         )
         for name, (_, help_) in COMMANDS.items():
             print(f"  {name:10s} {help_}")

@@ -29,7 +29,8 @@ __all__ = ['COURSE_STYLE', 'PRESETS', 'LLMError', 'ConfigError', 'quick_mode', '
 
 # %% ../nbs/00_config.ipynb #f72cefc5
 class LLMError(Exception):
-    """Base class of the errors caused by user input (bad config, file, prompt...), reported without a traceback."""
+    """Base class of the errors caused by user input (bad config, file, prompt...),
+    reported without a traceback."""
 
 
 class ConfigError(LLMError, ValueError):
@@ -37,7 +38,8 @@ class ConfigError(LLMError, ValueError):
 
 # %% ../nbs/00_config.ipynb #2dc36c63
 def quick_mode() -> bool:
-    """True when `LLM_FROM_SCRATCH_QUICK` is set to 1/true/yes (CI's fast mode); full mode otherwise."""
+    """True when `LLM_FROM_SCRATCH_QUICK` is set to 1/true/yes (CI's fast mode); full
+    mode otherwise."""
     return os.environ.get("LLM_FROM_SCRATCH_QUICK", "").strip().lower() in (
         "1",
         "true",
@@ -65,7 +67,8 @@ COURSE_STYLE: dict[str, Any] = {
 
 
 def smallest_text_px(fig: Any) -> float:
-    """The height in pixels, at the figure's dpi, of the smallest visible text in `fig`."""
+    """The height in pixels, at the figure's dpi, of the smallest visible text in
+    `fig`."""
     from matplotlib.text import Text
 
     fig.canvas.draw()  # tick labels get their text when drawn
@@ -78,7 +81,8 @@ def smallest_text_px(fig: Any) -> float:
 
 
 def use_course_style() -> None:
-    """The course's matplotlib settings; in IPython, PNGs tagged with their smallest text."""
+    """The course's matplotlib settings; in IPython, PNGs tagged with their smallest
+    text."""
     import matplotlib as mpl
 
     mpl.rcParams.update(cast(Any, COURSE_STYLE))  # rcParams types its keys as literals
@@ -122,15 +126,17 @@ def param(default: Any, doc: str) -> Any:
 
 
 def check_at_least(cfg: Any, lo: int, *names: str) -> None:
-    """Raise `ConfigError` naming the first of the fields `names` of `cfg` below `lo`."""
+    """Raise `ConfigError` naming the first of the fields `names` of `cfg` below
+    `lo`."""
     for name in names:
         if getattr(cfg, name) < lo:
             raise ConfigError(f"{name} must be >= {lo}, got {getattr(cfg, name)}")
 
 
 def check_field_types(cfg: Any, allow_none: bool = True) -> None:
-    """Raise `ConfigError` naming the first field of dataclass `cfg` whose value does not match its annotation
-    ("int", "float", "bool", "str", optionally "| None"); a bool is not accepted as a number."""
+    """Raise `ConfigError` naming the first field of dataclass `cfg` whose value does
+    not match its annotation ("int", "float", "bool", "str", optionally "| None"); a
+    bool is not accepted as a number."""
     kinds: dict[str, type | tuple[type, ...]] = {
         "int": int,
         "float": (int, float),
@@ -187,7 +193,8 @@ class GPTConfig:
         )
         if self.d_model % self.n_heads:
             raise ConfigError(
-                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+                f"d_model ({self.d_model}) must be divisible by n_heads "
+                f"({self.n_heads})"
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
@@ -203,13 +210,15 @@ class GPTConfig:
 # %% ../nbs/00_config.ipynb #5e1ac0f1
 @dataclass
 class TrainConfig:
-    """Hyper-parameters of a training run; defaults: nanoGPT's CPU run on TinyShakespeare, Adam tuned for small batches."""
+    """Hyper-parameters of a training run; defaults: nanoGPT's CPU run on
+    TinyShakespeare, Adam tuned for small batches."""
 
     max_iters: int = param(2000, "optimizer steps in total")
     batch_size: int = param(12, "sequences per micro-batch (per process under DDP)")
     grad_accum_steps: int = param(
         1,
-        "micro-batches per step; global batch = batch_size * grad_accum_steps * processes",
+        "micro-batches per step; global batch = batch_size * grad_accum_steps * "
+        "processes",
     )
     lr: float = param(1e-3, "peak learning rate (after warmup)")
     min_lr: float = param(1e-4, "floor of the cosine decay")
@@ -248,7 +257,8 @@ class TrainConfig:
     )
     dtype: str = param(
         "auto",
-        "'auto' (bf16 autocast on a bf16-capable GPU, else fp32), 'float32', 'bfloat16'",
+        "'auto' (bf16 autocast on a bf16-capable GPU, else fp32), "
+        "'float32', 'bfloat16'",
     )
     compile: bool = param(False, "torch.compile the model (worth it on a GPU)")
     loss_chunk_size: int = param(
@@ -338,7 +348,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def preset_fields(name: str) -> dict[str, Any]:
-    """The fields a preset sets (a copy), or a `ConfigError` naming the valid presets."""
+    """The fields a preset sets (a copy), or a `ConfigError` naming the valid
+    presets."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return dict(PRESETS[name])
@@ -350,7 +361,8 @@ def preset(name: str, **overrides: Any) -> GPTConfig:
 
 # %% ../nbs/00_config.ipynb #661890f9
 def config_from_dict(d: dict[str, Any], cls: type = GPTConfig) -> Any:
-    """Build a dataclass config `cls` from a dict, rejecting unknown keys with a helpful message."""
+    """Build a dataclass config `cls` from a dict, rejecting unknown keys with a helpful
+    message."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
@@ -388,7 +400,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def write_config_file(d: dict[str, Any], path: str | Path) -> Path:
-    """Write a flat dict of config values to YAML, TOML or JSON, chosen by the file suffix."""
+    """Write a flat dict of config values to YAML, TOML or JSON, chosen by the file
+    suffix."""
     path = Path(path)
     if path.suffix in (".yaml", ".yml"):
         text = yaml.safe_dump(d, sort_keys=False)
@@ -417,7 +430,8 @@ def save_config(cfg: GPTConfig, path: str | Path) -> Path:
 
 # %% ../nbs/00_config.ipynb #a9a1ae8e
 def count_params(cfg: GPTConfig, embeddings: bool = True) -> int:
-    """Parameters of the GPT described by `cfg` (LM head tied to the token embedding)."""
+    """Parameters of the GPT described by `cfg` (LM head tied to the token
+    embedding)."""
     d, ff, b = cfg.d_model, cfg.d_ff, int(cfg.bias)
     assert ff is not None  # GPTConfig.__post_init__ sets it
     block = (

@@ -57,11 +57,13 @@ __all__ = ['IGNORE_INDEX', 'TEMPLATE', 'END', 'LORA_TARGETS', 'TASK_FIELDS', 'Fi
 
 # %% ../nbs/07_finetuning.ipynb #51823f01
 class FinetuneError(LLMError, ValueError):
-    """Fine-tuning data or options that cannot be used: bad examples, unknown labels, impossible LoRA ranks."""
+    """Fine-tuning data or options that cannot be used: bad examples, unknown labels,
+    impossible LoRA ranks."""
 
 # %% ../nbs/07_finetuning.ipynb #9a9b1d9d
 def speeches(text: str) -> list[tuple[str, str]]:
-    """(speaker, speech) pairs of a play's text: blocks separated by blank lines, each opening with `NAME:`."""
+    """(speaker, speech) pairs of a play's text: blocks separated by blank lines, each
+    opening with `NAME:`."""
     out = []
     for block in text.split("\n\n"):
         head, _, body = block.strip("\n").partition("\n")
@@ -73,21 +75,24 @@ def speeches(text: str) -> list[tuple[str, str]]:
 def split_indices(
     n: int, held_out: float, seed: int = 0
 ) -> tuple[list[int], list[int]]:
-    """Indices 0..n-1 split at random into (kept, held out), `held_out` the fraction held out."""
+    """Indices 0..n-1 split at random into (kept, held out), `held_out` the fraction
+    held out."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
     k = int(n * held_out)
     return sorted(perm[k:]), sorted(perm[:k])
 
 # %% ../nbs/07_finetuning.ipynb #6b1f6b1a
 def clean_line(line: str) -> str:
-    """Lower case, letters, apostrophes and single spaces only: no case or punctuation clue to a line's word order."""
+    """Lower case, letters, apostrophes and single spaces only: no case or punctuation
+    clue to a line's word order."""
     return " ".join(re.sub(r"[^a-z' ]", "", line.lower()).split())
 
 
 def word_order_task(
     bodies: Sequence[str], seed: int = 0, min_words: int = 5, max_chars: int = 60
 ) -> list[tuple[str, int]]:
-    """(text, label) examples from the lines of `bodies`: label 1 for a line as written, 0 for its words shuffled."""
+    """(text, label) examples from the lines of `bodies`: label 1 for a line as written,
+    0 for its words shuffled."""
     rng, out = random.Random(seed), []
     for body in bodies:
         for line in body.split("\n"):
@@ -110,7 +115,8 @@ IGNORE_INDEX = (
 
 
 def to_classifier(model: GPT, n_classes: int) -> GPT:
-    """Replace `model`'s language-model head by a fresh linear head over `n_classes` labels (in place)."""
+    """Replace `model`'s language-model head by a fresh linear head over `n_classes`
+    labels (in place)."""
     if not 2 <= n_classes <= model.cfg.vocab_size:
         raise FinetuneError(
             f"need 2 to {model.cfg.vocab_size} classes, got {n_classes}"
@@ -123,7 +129,8 @@ def to_classifier(model: GPT, n_classes: int) -> GPT:
 def classification_example(
     tok: Tokenizer, text: str, label: int, max_len: int
 ) -> tuple[list[int], list[int]]:
-    """Token ids of `text` (its first `max_len`) and targets: IGNORE_INDEX except `label` at the last token."""
+    """Token ids of `text` (its first `max_len`) and targets: IGNORE_INDEX except
+    `label` at the last token."""
     ids = encode(tok, text)[:max_len]
     if not ids:
         raise FinetuneError("empty text in a classification example")
@@ -133,7 +140,8 @@ def classification_example(
 def pad_batch(
     examples: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs, targets) pairs -> (B, T) tensors, right-padded to the longest: inputs with `pad_id`, targets with -100."""
+    """(inputs, targets) pairs -> (B, T) tensors, right-padded to the longest: inputs
+    with `pad_id`, targets with -100."""
     T = max(len(x) for x, _ in examples)
     X = torch.full((len(examples), T), pad_id, dtype=torch.long)
     Y = torch.full((len(examples), T), IGNORE_INDEX, dtype=torch.long)
@@ -148,7 +156,8 @@ def example_batches(
     pad_id: int,
     seed: int = 0,
 ) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
-    """`batches(step)` -> (1, B, T) inputs and targets: `batch_size` examples drawn by a generator seeded by (seed, step)."""
+    """`batches(step)` -> (1, B, T) inputs and targets: `batch_size` examples drawn by a
+    generator seeded by (seed, step)."""
     if not examples:
         raise FinetuneError("no training examples")
 
@@ -162,7 +171,8 @@ def example_batches(
 
 
 def freeze_except(model: nn.Module, prefixes: Sequence[str]) -> nn.Module:
-    """Train only the parameters whose name starts with one of `prefixes` (all of them for `("",)`)."""
+    """Train only the parameters whose name starts with one of `prefixes` (all of them
+    for `("",)`)."""
     for name, p in model.named_parameters():
         p.requires_grad_(any(name.startswith(s) for s in prefixes))
     return model
@@ -177,7 +187,8 @@ def finetune(
     weight_decay: float = 0.0,
     grad_clip: float = 1.0,
 ) -> list[float]:
-    """Train `model`'s trainable parameters for `steps` AdamW steps on `batches(step)`; returns the losses."""
+    """Train `model`'s trainable parameters for `steps` AdamW steps on `batches(step)`;
+    returns the losses."""
     opt = configure_optimizer(model, lr, weight_decay, (0.9, 0.999))
     model.train()
     losses = []
@@ -193,7 +204,8 @@ def finetune(
 def classify_accuracy(
     model: nn.Module, examples: Sequence[Any], pad_id: int, batch_size: int = 128
 ) -> float:
-    """Fraction of `examples` (ids, targets) whose label is the argmax at the target position."""
+    """Fraction of `examples` (ids, targets) whose label is the argmax at the target
+    position."""
     model.eval()
     right = 0
     for i in range(0, len(examples), batch_size):
@@ -209,7 +221,8 @@ END = "\n\n"  # ends every response: the blank line that ends a speech in the co
 
 
 def format_prompt(instruction: str, input: str = "") -> str:
-    """The prompt of an example: instruction and input in the course's template, ending where the response starts."""
+    """The prompt of an example: instruction and input in the course's template, ending
+    where the response starts."""
     return TEMPLATE.format(instruction=instruction, input=input)
 
 # %% ../nbs/07_finetuning.ipynb #44e4a58d
@@ -220,7 +233,8 @@ _WORDS = re.compile(r"[A-Za-z']+")
 def instruction_tasks(
     bodies: Sequence[str], n: int, seed: int = 0
 ) -> list[dict[str, str]]:
-    """`n` instruction examples {task, instruction, input, response} drawn from the lines of `bodies`."""
+    """`n` instruction examples {task, instruction, input, response} drawn from the
+    lines of `bodies`."""
     rng = random.Random(seed)
     lines = [
         ln.strip() for b in bodies for ln in b.split("\n") if 3 <= len(ln.split()) <= 8
@@ -248,7 +262,8 @@ def instruction_tasks(
 def sft_example(
     tok: Tokenizer, ex: dict[str, str], max_len: int, mask_prompt: bool = True
 ) -> tuple[list[int], list[int]]:
-    """Inputs and targets of an instruction example; the prompt's targets are IGNORE_INDEX if `mask_prompt`."""
+    """Inputs and targets of an instruction example; the prompt's targets are
+    IGNORE_INDEX if `mask_prompt`."""
     for key in ("instruction", "input", "response"):
         if not isinstance(ex.get(key), str):
             raise FinetuneError(f"an instruction example needs a string {key!r}")
@@ -268,7 +283,8 @@ def sft_example(
 def exact_match(
     model: GPT, examples: Sequence[Any], pad_id: int, batch_size: int = 128
 ) -> list[bool]:
-    """For each (ids, targets) example: does greedy decoding produce every counted target? One forward per batch."""
+    """For each (ids, targets) example: does greedy decoding produce every counted
+    target? One forward per batch."""
     model.eval()
     out = []
     for i in range(0, len(examples), batch_size):
@@ -291,7 +307,8 @@ def per_task(
 
 # %% ../nbs/07_finetuning.ipynb #2c086775
 class LoRALinear(nn.Linear):
-    """`base(x) + (lora_alpha / r) * B A dropout(x)`: a linear layer with a trainable low-rank update (B starts at 0)."""
+    """`base(x) + (lora_alpha / r) * B A dropout(x)`: a linear layer with a trainable
+    low-rank update (B starts at 0)."""
 
     def __init__(
         self,
@@ -306,7 +323,8 @@ class LoRALinear(nn.Linear):
             self.in_features, self.out_features
         ):
             raise FinetuneError(
-                f"LoRA rank r must be in [1, {min(self.in_features, self.out_features)}] "
+                "LoRA rank r must be in [1, "
+                f"{min(self.in_features, self.out_features)}] "
                 f"for a {self.in_features} -> {self.out_features} layer, got {r}"
             )
         self.weight, self.bias = (
@@ -329,7 +347,8 @@ class LoRALinear(nn.Linear):
         return F.linear(x, self.weight, self.bias) + self.scaling * update
 
     def merged(self) -> nn.Linear:
-        """A plain nn.Linear whose weight is W + (lora_alpha / r) B A: same outputs, no extra cost."""
+        """A plain nn.Linear whose weight is W + (lora_alpha / r) B A: same outputs, no
+        extra cost."""
         lin = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None)
         with torch.no_grad():
             lin.weight.copy_(self.weight + self.scaling * self.lora_B @ self.lora_A)
@@ -349,7 +368,8 @@ def add_lora(
     target_modules: Sequence[str] = LORA_TARGETS,
     trainable: Sequence[str] = (),
 ) -> nn.Module:
-    """Wrap the `target_modules` linear layers in LoRA; freeze all else but names starting with `trainable`."""
+    """Wrap the `target_modules` linear layers in LoRA; freeze all else but names
+    starting with `trainable`."""
     for p in model.parameters():
         p.requires_grad_(False)
     for parent in list(model.modules()):
@@ -372,7 +392,8 @@ def merge_lora(model: nn.Module) -> nn.Module:
 
 # %% ../nbs/07_finetuning.ipynb #20e985b6
 def save_adapters(model: nn.Module, path: str | Path, **meta: Any) -> Path:
-    """Write `model`'s trainable tensors (LoRA matrices, new heads) and LoRA settings to a safetensors file."""
+    """Write `model`'s trainable tensors (LoRA matrices, new heads) and LoRA settings to
+    a safetensors file."""
     from safetensors.torch import save_file
 
     loras = [m for m in model.modules() if isinstance(m, LoRALinear)]
@@ -400,7 +421,8 @@ def save_adapters(model: nn.Module, path: str | Path, **meta: Any) -> Path:
 def load_adapters(
     model: nn.Module, path: str | Path
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Add LoRA layers as recorded in `path` to `model` and load the saved tensors; returns (model, metadata)."""
+    """Add LoRA layers as recorded in `path` to `model` and load the saved tensors;
+    returns (model, metadata)."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
@@ -448,7 +470,8 @@ def _check_example(ex: Any, task: str) -> dict[str, str]:
 
 
 def read_jsonl(path: str | Path, task: str) -> list[dict[str, Any]]:
-    """Examples of a JSON-lines file for `task` ('classify' or 'instruct'), each checked; errors name the line."""
+    """Examples of a JSON-lines file for `task` ('classify' or 'instruct'), each
+    checked; errors name the line."""
     if task not in TASK_FIELDS:
         raise FinetuneError(f"task must be one of {sorted(TASK_FIELDS)}, got {task!r}")
     path = Path(path)
@@ -476,7 +499,8 @@ def encode_examples(
     max_len: int,
     source: str,
 ) -> list[tuple[list[int], list[int]]]:
-    """(ids, targets) of checked examples for the task in `meta`; a label not in `meta['labels']` is an error."""
+    """(ids, targets) of checked examples for the task in `meta`; a label not in
+    `meta['labels']` is an error."""
     out = []
     for ex in examples:
         try:
@@ -485,7 +509,8 @@ def encode_examples(
                 continue
             if ex["label"] not in meta["labels"]:
                 raise FinetuneError(
-                    f"label {ex['label']!r} was not seen in training (labels: {meta['labels']})"
+                    f"label {ex['label']!r} was not seen in training (labels: "
+                    f"{meta['labels']})"
                 )
             label = meta["labels"].index(ex["label"])
             out.append(classification_example(tok, ex["text"], label, max_len))
@@ -495,7 +520,8 @@ def encode_examples(
 
 # %% ../nbs/07_finetuning.ipynb #6d9a4d62
 def apply_finetune(model: GPT, meta: dict[str, Any]) -> GPT:
-    """Give a base GPT the shape `meta` describes: a classification head, LoRA layers (in place)."""
+    """Give a base GPT the shape `meta` describes: a classification head, LoRA layers
+    (in place)."""
     if meta["task"] == "classify":
         to_classifier(model, len(meta["labels"]))
     if meta.get("lora"):
@@ -506,7 +532,8 @@ def apply_finetune(model: GPT, meta: dict[str, Any]) -> GPT:
 
 
 def build_finetuned(path: Path) -> GPT:
-    """The model of checkpoint directory `path`, fine-tuned or not (a `load` for `load_checkpoint`)."""
+    """The model of checkpoint directory `path`, fine-tuned or not (a `load` for
+    `load_checkpoint`)."""
     meta = read_json(path / STATE_FILE).get("finetune")
     model = GPT(config_from_dict(read_json(path / "config.json")))
     if meta:
@@ -516,7 +543,8 @@ def build_finetuned(path: Path) -> GPT:
 
 
 def finetune_settings(ckpt_dir: str | Path) -> dict[str, Any] | None:
-    """The fine-tuning settings recorded in a checkpoint (or run directory); None if there are none."""
+    """The fine-tuning settings recorded in a checkpoint (or run directory); None if
+    there are none."""
     path = Path(ckpt_dir)
     if not (path / STATE_FILE).is_file():
         path = path / "checkpoint"
@@ -528,7 +556,8 @@ def finetune_settings(ckpt_dir: str | Path) -> dict[str, Any] | None:
 
 
 def load_finetuned(ckpt_dir: str | Path) -> tuple[GPT, Tokenizer, dict[str, Any]]:
-    """(model in eval mode with LoRA merged, tokenizer, fine-tuning settings) of a `finetune` checkpoint."""
+    """(model in eval mode with LoRA merged, tokenizer, fine-tuning settings) of a
+    `finetune` checkpoint."""
     ck = load_checkpoint(ckpt_dir, load=build_finetuned)
     if "finetune" not in ck.state:
         raise FinetuneError(
@@ -540,7 +569,8 @@ def load_finetuned(ckpt_dir: str | Path) -> tuple[GPT, Tokenizer, dict[str, Any]
 # %% ../nbs/07_finetuning.ipynb #8a995f61
 @dataclass
 class FinetuneLoop(_Loop):
-    """Chapter 5's training loop on fine-tuning examples: batches, evaluation and checkpoints replaced."""
+    """Chapter 5's training loop on fine-tuning examples: batches, evaluation and
+    checkpoints replaced."""
 
     examples: list[tuple[list[int], list[int]]] = field(default_factory=list)
     val_examples: list[tuple[list[int], list[int]]] = field(default_factory=list)
@@ -581,7 +611,8 @@ class FinetuneLoop(_Loop):
 def _same_run(ck: Any, base: GPT, meta: dict[str, Any]) -> None:
     if ck.model.cfg != base.cfg:
         raise FinetuneError(
-            f"the checkpoint in {ck.path} has a different architecture ({ck.model.cfg}) "
+            f"the checkpoint in {ck.path} has a different architecture "
+            f"({ck.model.cfg}) "
             f"from the base checkpoint ({base.cfg})"
         )
     old = {k: ck.state["finetune"].get(k) for k in ("task", "labels", "lora")}
@@ -604,7 +635,8 @@ def run_finetune(
     progress: bool = True,
     print_fn: Callable[[str], None] = print,
 ) -> tuple[GPT, Tokenizer, dict[str, Any], float]:
-    """Fine-tune a `train` checkpoint on a JSON-lines file; returns (model, tokenizer, settings, last val loss)."""
+    """Fine-tune a `train` checkpoint on a JSON-lines file; returns (model, tokenizer,
+    settings, last val loss)."""
     train_ex = read_jsonl(data, task)
     val_ex = read_jsonl(val_data, task) if val_data else None
     if "finetune" in read_json(Path(load_checkpoint(checkpoint).path) / STATE_FILE):

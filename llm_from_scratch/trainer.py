@@ -53,7 +53,8 @@ def configure_optimizer(
     betas: tuple[float, float],
     device_type: str = "cpu",
 ) -> torch.optim.AdamW:
-    """AdamW with weight decay on >= 2-D parameters only (matrices, embeddings); fused kernel if available, else foreach."""
+    """AdamW with weight decay on >= 2-D parameters only (matrices, embeddings); fused
+    kernel if available, else foreach."""
     params = [
         p for p in model.parameters() if p.requires_grad
     ]  # the tied wte / lm_head matrix appears once
@@ -70,7 +71,8 @@ def configure_optimizer(
 def get_lr(
     step: int, lr: float, min_lr: float, warmup_iters: int, decay_iters: int
 ) -> float:
-    """LR at `step`: linear warmup to `lr` over `warmup_iters`, cosine decay to `min_lr` at `decay_iters`, then flat."""
+    """LR at `step`: linear warmup to `lr` over `warmup_iters`, cosine decay to `min_lr`
+    at `decay_iters`, then flat."""
     if step < warmup_iters:
         return lr * (step + 1) / (warmup_iters + 1)
     if step >= decay_iters:
@@ -92,7 +94,8 @@ def estimate_loss(
     rank: int = 0,
     world_size: int = 1,
 ) -> float:
-    """Mean loss over `eval_iters` fixed random batches of `tokens` (the same batches each call), in eval mode."""
+    """Mean loss over `eval_iters` fixed random batches of `tokens` (the same batches
+    each call), in eval mode."""
     X, Y = get_batches(
         tokens, block_size, batch_size, eval_iters, 0, seed, rank, world_size
     )
@@ -107,11 +110,13 @@ def estimate_loss(
 
 # %% ../nbs/05_training.ipynb #59363216
 class TrainError(LLMError):
-    """A training run cannot start as asked (e.g. it would overwrite an existing checkpoint)."""
+    """A training run cannot start as asked (e.g. it would overwrite an existing
+    checkpoint)."""
 
 # %% ../nbs/05_training.ipynb #8612e57c
 def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
-    """Load a checkpoint's optimizer state into `optimizer`, checking it matches the parameters."""
+    """Load a checkpoint's optimizer state into `optimizer`, checking it matches the
+    parameters."""
     params = [p for g in optimizer.param_groups for p in g["params"]]
     groups = ck.state.get("param_groups")
     sizes = [len(g["params"]) for g in optimizer.param_groups]
@@ -145,7 +150,8 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
 
 # %% ../nbs/05_training.ipynb #0db52e31
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of a metrics.jsonl file (`out_dir/metrics.jsonl` or the out_dir itself)."""
+    """The rows of a metrics.jsonl file (`out_dir/metrics.jsonl` or the out_dir
+    itself)."""
     path = Path(path)
     if path.is_dir():
         path = path / "metrics.jsonl"
@@ -159,7 +165,8 @@ def _truncate_metrics(path: Path, step: int) -> None:
 
 # %% ../nbs/05_training.ipynb #2bca57b8
 def init_distributed() -> tuple[int, int, int]:
-    """(rank, local_rank, world_size) from torchrun's environment, starting the process group when world_size > 1."""
+    """(rank, local_rank, world_size) from torchrun's environment, starting the process
+    group when world_size > 1."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 0, 1
@@ -196,7 +203,8 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
 def autocast_for(
     device: torch.device, dtype: str = "auto"
 ) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16'); a no-op for fp32."""
+    """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16');
+    a no-op for fp32."""
     if dtype == "auto":
         dtype = (
             "bfloat16"
@@ -217,7 +225,8 @@ def train_step(
     grad_clip: float = 1.0,
     autocast: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step on micro-batches X, Y (accum, B, T): accumulate, clip, update. Returns (mean loss, gradient norm)."""
+    """One step on micro-batches X, Y (accum, B, T): accumulate, clip, update. Returns
+    (mean loss, gradient norm)."""
     for g in optimizer.param_groups:
         g["lr"] = lr
     accum, total = len(X), torch.zeros((), device=X.device)
@@ -242,8 +251,8 @@ def train_step(
 # %% ../nbs/05_training.ipynb #c5a89608
 @dataclass
 class TrainResult:
-    """What `train` returns: the trained model (eval mode), its tokenizer, the final step
-    and losses, where it was saved."""
+    """What `train` returns: the trained model (eval mode), its tokenizer, the final
+    step and losses, where it was saved."""
 
     model: GPT
     tokenizer: Tokenizer
@@ -267,7 +276,8 @@ class TrainSetup:
 
 
 def make_tokenizer(kind: str, text: str) -> Tokenizer:
-    """A character tokenizer over `text`'s characters ('char') or GPT-2's BPE ('gpt2')."""
+    """A character tokenizer over `text`'s characters ('char') or GPT-2's BPE
+    ('gpt2')."""
     return CharTokenizer.from_text(text) if kind == "char" else get_tokenizer("gpt2")
 
 
@@ -279,7 +289,8 @@ def _same_model(cfg: GPTConfig | None, ck: Checkpoint) -> None:
             if getattr(cfg, k) != v
         }
         raise CheckpointError(
-            f"the checkpoint in {ck.path} is a different model; (checkpoint, asked): {diff}"
+            f"the checkpoint in {ck.path} is a different model; (checkpoint, asked): "
+            f"{diff}"
         )
 
 
@@ -330,7 +341,8 @@ def _log(path: Path, row: dict[str, Any]) -> None:
 def _resume_optimizer(
     raw: GPT, tc: TrainConfig, ck: Checkpoint | None, device: torch.device
 ) -> tuple[torch.optim.Optimizer, int]:
-    """AdamW for `raw`, with the checkpoint's state when resuming; and the first step."""
+    """AdamW for `raw`, with the checkpoint's state when resuming; and the first
+    step."""
     opt = configure_optimizer(
         raw, tc.lr, tc.weight_decay, (tc.beta1, tc.beta2), device.type
     )
@@ -450,8 +462,19 @@ class _Loop:
             autocast_for(self.device, self.tc.dtype),
             self.raw.cfg.max_seq_len,
         )
-        return estimate_loss(self.raw, self.s.val_data, T, tc.batch_size, tc.eval_iters,
-                             tc.seed, self.device, amp, self.rank, self.world)  # fmt: skip
+        return estimate_loss(
+            self.raw,
+            self.s.val_data,
+            T,
+            tc.batch_size,
+            tc.eval_iters,
+            # fmt: skip
+            tc.seed,
+            self.device,
+            amp,
+            self.rank,
+            self.world,
+        )
 
     def log(self, row: dict[str, Any]) -> None:
         if self.rank == 0:
@@ -483,11 +506,13 @@ class _Loop:
     def run(
         self, step: int, progress: bool, print_fn: Callable[[str], None]
     ) -> tuple[int, float | None, float | None]:
-        """Train from `step` to `max_iters`: returns the last step and the last losses."""
+        """Train from `step` to `max_iters`: returns the last step and the last
+        losses."""
         from tqdm.auto import tqdm
 
         tc, meter = self.tc, _Meter(self.device, self.world)
-        bar = tqdm(total=tc.max_iters, initial=step, disable=not progress or self.rank != 0,
+        bar = tqdm(total=tc.max_iters, initial=step,
+                   disable=not progress or self.rank != 0,
                    desc="train", unit="step", dynamic_ncols=True)  # fmt: skip
         say = bar.write if progress else print_fn
         train_loss = val_loss = None
