@@ -65,7 +65,7 @@ __all__ = ['COMMANDS', 'int_or_none', 'float_or_none', 'add_field_flags', 'data_
 
 # %% ../nbs/90_cli.ipynb #9a1c0003
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise ConfigError(message)  # one line, through the CLI's LLMError handler
 
 
@@ -111,7 +111,7 @@ def add_field_flags(
         group.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
-            type=_TYPES[f.type],
+            type=_TYPES[str(f.type)],
             default=argparse.SUPPRESS,
             metavar=f.type.split()[0].upper(),
             help=f"{help_} (default: {default})",
@@ -253,6 +253,7 @@ def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> s
     out = generate(
         model, encode(tok, prompt), n, do_sample=True, temperature=0.8, generator=g
     )
+    assert isinstance(out, torch.Tensor)  # one prompt in: one tensor out
     return decode(tok, out.tolist())
 
 
@@ -419,6 +420,7 @@ def generate_main(argv: Sequence[str]) -> int:
     for i in range(a.num_samples):
         if gc.num_beams > 1:
             out = generate(model, ids, generation_config=gc, generator=g)
+            assert isinstance(out, torch.Tensor)  # one prompt in: one tensor out
             new = out[len(ids) :].tolist()
             pieces: Iterable[str] = [
                 decode(tok, new[: new.index(eot)] if eot in new else new)

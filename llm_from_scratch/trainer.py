@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.distributed as dist
@@ -202,7 +202,7 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
 # %% ../nbs/05_training.ipynb #3599fe1e
 def autocast_for(
     device: torch.device, dtype: str = "auto"
-) -> contextlib.AbstractContextManager:
+) -> contextlib.AbstractContextManager[Any]:
     """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16');
     a no-op for fp32."""
     if dtype == "auto":
@@ -233,7 +233,9 @@ def train_step(
     ddp = isinstance(model, nn.parallel.DistributedDataParallel)
     for m in range(accum):
         with (
-            model.no_sync() if ddp and m < accum - 1 else contextlib.nullcontext()
+            cast(nn.parallel.DistributedDataParallel, model).no_sync()
+            if ddp and m < accum - 1
+            else contextlib.nullcontext()
         ):  # all-reduce on the last only
             with autocast or contextlib.nullcontext():
                 _, loss = model(X[m], Y[m])
