@@ -15,9 +15,10 @@ import time
 
 import torch
 
+from llm_from_scratch.checkpoint import save_hf
 from llm_from_scratch.config import GPTConfig, preset
 from llm_from_scratch.generation import generate
-from llm_from_scratch.model import GPT, save_hf
+from llm_from_scratch.model import GPT
 
 CONFIGS = {"gpt2": lambda: preset("gpt2"), "seed": lambda: GPTConfig(dropout=0.0)}
 

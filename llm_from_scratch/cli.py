@@ -8,21 +8,110 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/cli.html.md"""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
 
 from . import __version__
-from .config import LLMError
+from llm_from_scratch.checkpoint import (
+    Checkpoint,
+    from_pretrained,
+    load_checkpoint,
+    load_trained,
+)
+from llm_from_scratch.config import (
+    PRESETS,
+    ConfigError,
+    GPTConfig,
+    LLMError,
+    TrainConfig,
+    config_from_dict,
+    preset_fields,
+    read_config_file,
+)
+from .data import CORPORA, download, load_text
+from llm_from_scratch.generation import (
+    GenerationConfig,
+    GenerationError,
+    decode_stream,
+    generate,
+    stream,
+)
+from .model import GPT
+from .tokenizer import Tokenizer, decode, encode, get_tokenizer
+from .trainer import make_tokenizer, train
 
 # %% auto #0
-__all__ = ['COMMANDS', 'data_main', 'main']
+__all__ = ['COMMANDS', 'int_or_none', 'float_or_none', 'add_field_flags', 'data_main', 'preset_train_defaults', 'train_parser',
+           'TrainPlan', 'resolve_configs', 'train_main', 'load_for_generation', 'generate_parser', 'generate_main',
+           'main']
+
+# %% ../nbs/90_cli.ipynb #9a1c0003
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise ConfigError(message)  # one line, through the CLI's LLMError handler
+
+
+def _bool(s: str) -> bool:
+    if s.lower() in ("1", "true", "yes", "on"):
+        return True
+    if s.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
+
+
+def int_or_none(s: str) -> int | None:
+    """Parse an int, or 'none'/'null' as None."""
+    return None if s.lower() in ("none", "null") else int(s)
+
+
+def float_or_none(s: str) -> float | None:
+    """Parse a float, or 'none'/'null' as None."""
+    return None if s.lower() in ("none", "null") else float(s)
+
+
+_TYPES: dict[str, Callable[[str], Any]] = {
+    "int": int,
+    "float": float,
+    "bool": _bool,
+    "str": str,
+    "int | None": int_or_none,
+    "float | None": float_or_none,
+}
+
+
+def add_field_flags(
+    group: Any, cls: type, defaults: dict[str, Any], names: Iterable[str] | None = None
+) -> None:
+    """One `--field-name` flag per field of dataclass `cls` (or those in `names`), typed by
+    its annotation, with the field's `help` metadata (`config.param`) and the default
+    shown. A flag left out of the command line is left out of the parsed arguments."""
+    for f in dataclasses.fields(cls):
+        if names is not None and f.name not in names:
+            continue
+        default = defaults.get(f.name, f.default)
+        help_ = f.metadata.get("help", "").replace("%", "%%")
+        group.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=_TYPES[f.type],
+            default=argparse.SUPPRESS,
+            metavar=f.type.split()[0].upper(),
+            help=f"{help_} (default: {default})",
+        )
 
 # %% ../nbs/90_cli.ipynb #0cd20248
 def data_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch data [CORPUS]`: download/verify a corpus and print its statistics."""
-    from llm_from_scratch.data import CORPORA, download, load_text
-
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="llm-from-scratch data",
         description="Download (or find cached) and inspect a corpus.",
     )
@@ -30,46 +119,365 @@ def data_main(argv: Sequence[str]) -> int:
         "corpus",
         nargs="?",
         default="tinyshakespeare",
-        help=f"a corpus name {sorted(CORPORA)} or a text file",
+        help=f"a corpus name {sorted(CORPORA)} or a text file (default: %(default)s)",
     )
     a = p.parse_args(argv)
     if a.corpus in CORPORA:
         print(f"cached at {download(a.corpus)}")
     text = load_text(a.corpus)
-    print(
-        f"{len(text):,} characters, {len(set(text))} distinct, {len(text.splitlines()):,} lines"
-    )
-    try:
-        from llm_from_scratch.tokenizer import get_tokenizer
-
-        n = len(get_tokenizer("gpt2").encode_ordinary(text))
-        print(f"{n:,} GPT-2 BPE tokens ({len(text) / n:.2f} characters per token)")
-    except ImportError:
-        pass
+    n_lines = len(text.splitlines())
+    print(f"{len(text):,} characters, {len(set(text))} distinct, {n_lines:,} lines")
+    n = len(get_tokenizer("gpt2").encode_ordinary(text))
+    print(f"{n:,} GPT-2 BPE tokens ({len(text) / n:.2f} characters per token)")
     print("---\n" + text[:300])
     return 0
 
-# %% ../nbs/90_cli.ipynb #e33bab4c
-def _lazy(module: str, func: str) -> Callable[[Sequence[str]], int]:
-    def run(argv: Sequence[str]) -> int:
-        import importlib
-
-        return getattr(importlib.import_module(f"llm_from_scratch.{module}"), func)(
-            argv
+# %% ../nbs/90_cli.ipynb #d096e8cc
+def preset_train_defaults(name: str) -> dict[str, Any]:
+    """TrainConfig overrides that go with a model preset: character level for
+    'char'/'tiny', GPT-2 BPE otherwise."""
+    if name == "char":
+        return {}
+    if name == "tiny":
+        return dict(
+            out_dir="out/tiny",
+            max_iters=200,
+            eval_interval=50,
+            eval_iters=10,
+            ckpt_interval=200,
         )
+    return dict(
+        tokenizer="gpt2",
+        out_dir=f"out/shakespeare-{name}",
+        batch_size=8,
+        lr=6e-4,
+        min_lr=6e-5,
+        eval_iters=50,
+    )
 
-    return run
+
+def train_parser() -> argparse.ArgumentParser:
+    """The argument parser of `llm-from-scratch train`: options plus one flag per
+    GPTConfig and TrainConfig field."""
+    p = _Parser(
+        prog="llm-from-scratch train",
+        description="Train a GPT. With no options: a character-level model on "
+        "TinyShakespeare (nanoGPT's CPU run, a few minutes on a laptop). "
+        "Settings: preset < --config file < flags.",
+        epilog="Several processes: torchrun --nproc_per_node N "
+        "$(which llm-from-scratch) train [options]",
+    )
+    add = p.add_argument
+    add(
+        "--config",
+        metavar="FILE",
+        help="YAML, TOML or JSON file of model and training fields (and `preset`)",
+    )
+    add(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE)",
+    )
+    add("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
+    add(
+        "--overwrite",
+        action="store_true",
+        help="start over even if OUT_DIR already holds a checkpoint",
+    )
+    add(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar; print evaluations instead",
+    )
+    add(
+        "--sample-tokens",
+        type=int,
+        default=500,
+        metavar="N",
+        help="tokens to sample at the end, 0: none (default: %(default)s)",
+    )
+    add(
+        "--prompt", default="\n", help="prompt of the final sample (default: a newline)"
+    )
+    char = {
+        **dataclasses.asdict(config_from_dict(PRESETS["char"])),
+        "vocab_size": "the tokenizer's size",
+    }
+    add_field_flags(
+        p.add_argument_group("model fields (GPTConfig; defaults: the char preset's)"),
+        GPTConfig,
+        char,
+    )
+    add_field_flags(
+        p.add_argument_group("training fields (TrainConfig)"), TrainConfig, {}
+    )
+    return p
+
+# %% ../nbs/90_cli.ipynb #e8903396
+@dataclass
+class TrainPlan:
+    """A `train` command resolved: the configs, and what was read to resolve them (the
+    text and tokenizer, or the checkpoint to resume), passed on to `train`."""
+
+    cfg: GPTConfig
+    tc: TrainConfig
+    text: str | None = None
+    tokenizer: Tokenizer | None = None
+    checkpoint: Checkpoint | None = None
 
 
+def _given_fields(args: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(preset name, model fields, training fields) set by the config file and flags."""
+    gpt_names, tc_names = (
+        {f.name for f in dataclasses.fields(c)} for c in (GPTConfig, TrainConfig)
+    )
+    file = dict(read_config_file(args["config"])) if args.get("config") else {}
+    name = args.get("preset") or file.pop("preset", None) or "char"
+    preset_fields(name)  # a ConfigError for an unknown name
+    if unknown := sorted(set(file) - gpt_names - tc_names):
+        raise ConfigError(
+            f"unknown field(s) {unknown} in {args['config']}; "
+            f"valid fields: {sorted(gpt_names | tc_names)}"
+        )
+    given = {**file, **{k: v for k, v in args.items() if k in gpt_names | tc_names}}
+    model_kw = {k: v for k, v in given.items() if k in gpt_names}
+    return name, model_kw, {k: v for k, v in given.items() if k in tc_names}
+
+
+def resolve_configs(args: dict[str, Any]) -> TrainPlan:
+    """Model and training configs from parsed `train` arguments: preset < config file <
+    flags (< checkpoint on resume). The corpus, tokenizer or checkpoint it has to read
+    to fill in defaults are read once, here, and handed on."""
+    name, model_kw, tc_kw = _given_fields(args)
+    if args.get("resume"):
+        default_dir = preset_train_defaults(name).get("out_dir", TrainConfig.out_dir)
+        ck = load_checkpoint(Path(tc_kw.get("out_dir", default_dir)) / "checkpoint")
+        tc_d = {**dataclasses.asdict(ck.train_config), **tc_kw}
+        cfg = config_from_dict({**dataclasses.asdict(ck.model.cfg), **model_kw})
+        return TrainPlan(cfg, config_from_dict(tc_d, TrainConfig), checkpoint=ck)
+    tc = config_from_dict({**preset_train_defaults(name), **tc_kw}, TrainConfig)
+    plan = TrainPlan(GPTConfig(), tc)
+    if "vocab_size" not in model_kw:
+        plan.text = load_text(tc.data)
+        plan.tokenizer = make_tokenizer(tc.tokenizer, plan.text)
+        model_kw["vocab_size"] = plan.tokenizer.n_vocab
+    plan.cfg = config_from_dict({**preset_fields(name), **model_kw})
+    return plan
+
+# %% ../nbs/90_cli.ipynb #082c988e
+def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> str:
+    """`prompt` and `n` sampled tokens (temperature 0.8), through `generation.generate`."""
+    dev = next(model.parameters()).device
+    g = torch.Generator(device=dev).manual_seed(seed)
+    out = generate(
+        model, encode(tok, prompt), n, do_sample=True, temperature=0.8, generator=g
+    )
+    return decode(tok, out.tolist())
+
+
+def train_main(argv: Sequence[str]) -> int:
+    """`llm-from-scratch train [options]`: train, print a sample and where the checkpoint
+    is. Returns the exit status."""
+    args = vars(train_parser().parse_args(list(argv)))
+    plan = resolve_configs(args)
+    try:
+        res = train(
+            plan.cfg,
+            plan.tc,
+            resume=args["resume"],
+            overwrite=args["overwrite"],
+            progress=not args["no_progress"],
+            text=plan.text,
+            tokenizer=plan.tokenizer,
+            checkpoint=plan.checkpoint,
+        )
+        if int(os.environ.get("RANK", "0")) != 0:
+            return 0
+        if res.val_loss is None:
+            print(
+                f"nothing to do: the checkpoint is at step {res.step} "
+                f">= max_iters={plan.tc.max_iters}"
+            )
+        else:
+            print(
+                f"done: step {res.step}, train loss {res.train_loss:.4f}, "
+                f"val loss {res.val_loss:.4f}"
+            )
+        if args["sample_tokens"] > 0:
+            text = _sample(
+                res.model, res.tokenizer, args["prompt"], args["sample_tokens"]
+            )
+            print(f"--- sample ---\n{text}\n---")
+        print(
+            f"checkpoint: {res.ckpt_dir}\ngenerate from it: llm-from-scratch generate "
+            f'--checkpoint {res.ckpt_dir} --prompt "ROMEO:"'
+        )
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    return 0
+
+# %% ../nbs/90_cli.ipynb #8d11a109
+def load_for_generation(
+    checkpoint: str | Path | None = None,
+    pretrained: str | Path | None = None,
+    device: str = "cpu",
+) -> tuple[GPT, Tokenizer]:
+    """Model (eval mode) and tokenizer from a training checkpoint (or run directory),
+    SHA-256 checked, or from Hugging Face GPT-2 weights."""
+    if (checkpoint is None) == (pretrained is None):
+        raise GenerationError("give exactly one of checkpoint or pretrained")
+    if pretrained is not None:
+        return from_pretrained(pretrained).to(device).eval(), get_tokenizer("gpt2")
+    assert checkpoint is not None
+    return load_trained(checkpoint, map_location=device)
+
+
+_GENERATE_DEFAULTS = dict(max_new_tokens=200, temperature=0.8)  # the CLI's own
+
+
+def generate_parser() -> argparse.ArgumentParser:
+    """The argument parser of `llm-from-scratch generate`; decoding flags and their help
+    come from `GenerationConfig`'s fields."""
+    p = _Parser(
+        prog="llm-from-scratch generate",
+        description="Generate text from a trained checkpoint or GPT-2 weights, streaming it.",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        help="directory written by `llm-from-scratch train`",
+    )
+    src.add_argument(
+        "--pretrained",
+        metavar="NAME|DIR",
+        help="Hugging Face GPT-2 weights: hub name (gpt2) or directory",
+    )
+    p.add_argument(
+        "--prompt", default="\n", help="text to continue (default: a newline)"
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--sample",
+        dest="do_sample",
+        action="store_true",
+        default=None,
+        help="sample (the default, without --num-beams)",
+    )
+    mode.add_argument(
+        "--greedy",
+        dest="do_sample",
+        action="store_false",
+        help="always take the most likely token",
+    )
+    names = [
+        "max_new_tokens",
+        "temperature",
+        "top_k",
+        "top_p",
+        "num_beams",
+        "length_penalty",
+        "repetition_penalty",
+        "no_repeat_ngram_size",
+        "window_shift",
+    ]
+    add_field_flags(
+        p.add_argument_group("decoding (GenerationConfig)"),
+        GenerationConfig,
+        _GENERATE_DEFAULTS,
+        names,
+    )
+    add = p.add_argument
+    add(
+        "--num-samples",
+        type=int,
+        default=1,
+        metavar="N",
+        help="independent samples, one after another (default: %(default)s)",
+    )
+    add(
+        "--seed",
+        type=int,
+        default=None,
+        help="random seed (default: a fresh one each run)",
+    )
+    add(
+        "--no-cache",
+        dest="use_cache",
+        action="store_false",
+        help="recompute the whole window every step",
+    )
+    add("--ignore-eos", action="store_true", help="keep going after <|endoftext|>")
+    add(
+        "--allow-special",
+        action="store_true",
+        help="let the prompt contain special tokens (<|endoftext|>)",
+    )
+    add("--device", default="cpu", help="(default: %(default)s)")
+    return p
+
+# %% ../nbs/90_cli.ipynb #a893a795
+def _generation_config(a: argparse.Namespace, eot: int | None) -> GenerationConfig:
+    o = {
+        **_GENERATE_DEFAULTS,
+        **{
+            k: v
+            for k, v in vars(a).items()
+            if k in GenerationConfig.__dataclass_fields__
+        },
+    }
+    if o.get("do_sample") is None:
+        o["do_sample"] = o.get("num_beams", 1) == 1  # sample, unless beam search
+    return GenerationConfig(**o, eos_token_id=None if a.ignore_eos else eot)
+
+
+def generate_main(argv: Sequence[str]) -> int:
+    """`llm-from-scratch generate`: sample text from a checkpoint or GPT-2 weights,
+    streaming it to stdout."""
+    a = generate_parser().parse_args(list(argv))
+    if not a.prompt:
+        raise GenerationError(
+            "empty prompt: give some text with --prompt (e.g. --prompt $'\\n')"
+        )
+    model, tok = load_for_generation(a.checkpoint, a.pretrained, a.device)
+    ids = encode(tok, a.prompt, allowed_special="all" if a.allow_special else ())
+    eot = getattr(tok, "eot_token", None)
+    gc = _generation_config(a, eot)  # options are checked before anything is printed
+    g = (
+        torch.Generator(device=a.device).manual_seed(a.seed)
+        if a.seed is not None
+        else None
+    )
+    for i in range(a.num_samples):
+        if gc.num_beams > 1:
+            out = generate(model, ids, generation_config=gc, generator=g)
+            new = out[len(ids) :].tolist()
+            pieces: Iterable[str] = [
+                decode(tok, new[: new.index(eot)] if eot in new else new)
+            ]
+        else:
+            toks = (
+                int(t) for t in stream(model, ids, generation_config=gc, generator=g)
+            )
+            pieces = decode_stream(
+                tok, itertools.takewhile(lambda t: a.ignore_eos or t != eot, toks)
+            )
+        sys.stdout.write(("\n---\n" if i else "") + a.prompt)
+        for piece in pieces:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    return 0
+
+# %% ../nbs/90_cli.ipynb #e33bab4c
 COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "train": (
-        _lazy("trainer", "train_main"),
+        train_main,
         "train a GPT (default: a character-level model on TinyShakespeare)",
     ),
-    "generate": (
-        _lazy("generation", "generate_main"),
-        "generate text from a checkpoint or GPT-2 weights",
-    ),
+    "generate": (generate_main, "generate text from a checkpoint or GPT-2 weights"),
     "data": (data_main, "download and inspect a corpus"),
 }
 
@@ -91,7 +499,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if argv[0] not in COMMANDS:
         print(
-            f"llm-from-scratch: error: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}",
+            f"llm-from-scratch: error: unknown command {argv[0]!r}; "
+            f"choose from {', '.join(COMMANDS)}",
             file=sys.stderr,
         )
         return 2

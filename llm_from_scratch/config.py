@@ -1,4 +1,4 @@
-"""`GPTConfig`: every number that decides the shape of our GPT, in one validated dataclass.
+"""`GPTConfig` and `TrainConfig`: every number that decides the shape of our GPT and how it trains, in validated dataclasses.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/config.html.md"""
 
@@ -18,8 +18,9 @@ from typing import Any
 import yaml
 
 # %% auto #0
-__all__ = ['PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'check_field_types', 'GPTConfig', 'preset',
-           'config_from_dict', 'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params']
+__all__ = ['PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'param', 'check_field_types', 'GPTConfig', 'TrainConfig',
+           'preset_fields', 'preset', 'config_from_dict', 'read_config_file', 'write_config_file', 'load_config',
+           'save_config', 'count_params']
 
 # %% ../nbs/00_config.ipynb #f72cefc5
 class LLMError(Exception):
@@ -44,6 +45,12 @@ def pick(full: Any, quick: Any) -> Any:
     return quick if quick_mode() else full
 
 # %% ../nbs/00_config.ipynb #checkfieldtypes
+def param(default: Any, doc: str) -> Any:
+    """A dataclass field with a default and a one-line description: the flag help of the
+    command line reads it, so the config and `--help` never disagree."""
+    return dataclasses.field(default=default, metadata={"help": doc})
+
+
 def check_field_types(cfg: Any, allow_none: bool = True) -> None:
     """Raise `ConfigError` naming the first field of dataclass `cfg` whose value does not match its annotation
     ("int", "float", "bool", "str", optionally "| None"); a bool is not accepted as a number."""
@@ -62,15 +69,19 @@ def check_field_types(cfg: Any, allow_none: bool = True) -> None:
 class GPTConfig:
     """Hyper-parameters of a GPT-2-style model; defaults are the course's seed model."""
 
-    vocab_size: int = 50257  # GPT-2 BPE: 50,000 merges + 256 bytes + <|endoftext|>
-    max_seq_len: int = 256  # context length (GPT-2 calls it n_positions / block_size)
-    n_layers: int = 6  # transformer blocks
-    n_heads: int = 6  # attention heads per block
-    d_model: int = 384  # residual stream width (n_embd)
-    d_ff: int | None = None  # MLP hidden width; None -> 4 * d_model
-    dropout: float = 0.1  # embedding, attention and residual dropout
-    bias: bool = True  # biases in Linear layers and LayerNorms, as in GPT-2
-    layer_norm_eps: float = 1e-5  # GPT-2's LayerNorm epsilon
+    vocab_size: int = param(
+        50257, "GPT-2 BPE: 50,000 merges + 256 bytes + <|endoftext|>"
+    )
+    max_seq_len: int = param(
+        256, "context length (GPT-2 calls it n_positions / block_size)"
+    )
+    n_layers: int = param(6, "transformer blocks")
+    n_heads: int = param(6, "attention heads per block")
+    d_model: int = param(384, "residual stream width (n_embd)")
+    d_ff: int | None = param(None, "MLP hidden width; None -> 4 * d_model")
+    dropout: float = param(0.1, "embedding, attention and residual dropout")
+    bias: bool = param(True, "biases in Linear layers and LayerNorms, as in GPT-2")
+    layer_norm_eps: float = param(1e-5, "GPT-2's LayerNorm epsilon")
 
     def __post_init__(self):
         if self.d_ff is None:
@@ -107,6 +118,111 @@ class GPTConfig:
         """Width of one attention head: d_model // n_heads."""
         return self.d_model // self.n_heads
 
+# %% ../nbs/00_config.ipynb #5e1ac0f1
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a training run; defaults: nanoGPT's CPU run on TinyShakespeare, Adam tuned for small batches."""
+
+    max_iters: int = param(2000, "optimizer steps in total")
+    batch_size: int = param(12, "sequences per micro-batch (per process under DDP)")
+    grad_accum_steps: int = param(
+        1,
+        "micro-batches per step; global batch = batch_size * grad_accum_steps * processes",
+    )
+    lr: float = param(1e-3, "peak learning rate (after warmup)")
+    min_lr: float = param(1e-4, "floor of the cosine decay")
+    warmup_iters: int = param(100, "linear warmup steps")
+    lr_decay_iters: int | None = param(
+        None, "step where the cosine reaches min_lr; None -> max_iters"
+    )
+    weight_decay: float = param(
+        0.1, "AdamW decoupled weight decay, >= 2-D weights only"
+    )
+    beta1: float = param(0.85, "Adam's gradient average (nanoGPT: 0.9)")
+    beta2: float = param(0.999, "Adam's squared-gradient average (nanoGPT: 0.99)")
+    grad_clip: float = param(
+        5.0, "max global gradient norm, against rare spikes (nanoGPT: 1.0); 0 disables"
+    )
+    eval_interval: int = param(
+        250, "evaluate every this many steps (and at the first and last step)"
+    )
+    eval_iters: int = param(100, "validation batches per evaluation")
+    log_interval: int = param(10, "write a metrics.jsonl line every this many steps")
+    ckpt_interval: int = param(500, "checkpoint every this many steps (and at the end)")
+    out_dir: str = param(
+        "out/shakespeare-char", "metrics.jsonl and checkpoint/ go here"
+    )
+    data: str = param(
+        "tinyshakespeare",
+        "a corpus name (see llm_from_scratch.data.CORPORA) or a text file",
+    )
+    tokenizer: str = param("char", "'char' (characters of the data) or 'gpt2' (BPE)")
+    val_fraction: float = param(
+        0.1, "the last part of the text held out for validation"
+    )
+    seed: int = param(1337, "model init, batches and dropout all derive from it")
+    device: str = param(
+        "auto", "'auto' (cuda > mps > cpu), 'cpu', 'cuda', 'cuda:1', ..."
+    )
+    dtype: str = param(
+        "auto",
+        "'auto' (bf16 autocast on a bf16-capable GPU, else fp32), 'float32', 'bfloat16'",
+    )
+    compile: bool = param(False, "torch.compile the model (worth it on a GPU)")
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> TrainConfig:
+        """Check types and ranges; raise `ConfigError` naming the field."""
+        check_field_types(self)
+        for name in (
+            "max_iters",
+            "batch_size",
+            "grad_accum_steps",
+            "eval_interval",
+            "eval_iters",
+            "log_interval",
+            "ckpt_interval",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or not 0 <= self.min_lr <= self.lr:
+            raise ConfigError(
+                f"need 0 <= min_lr <= lr and lr > 0, "
+                f"got lr={self.lr}, min_lr={self.min_lr}"
+            )
+        if self.warmup_iters < 0:
+            raise ConfigError(f"warmup_iters must be >= 0, got {self.warmup_iters}")
+        if self.lr_decay_iters is not None and self.lr_decay_iters < 1:
+            raise ConfigError(
+                f"lr_decay_iters must be >= 1 or None, got {self.lr_decay_iters}"
+            )
+        if self.weight_decay < 0 or self.grad_clip < 0:
+            raise ConfigError("weight_decay and grad_clip must be >= 0")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ConfigError("beta1 and beta2 must be in [0, 1)")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(
+                f"val_fraction must be in (0, 1), got {self.val_fraction}"
+            )
+        if self.tokenizer not in ("char", "gpt2"):
+            raise ConfigError(
+                f"tokenizer must be 'char' or 'gpt2', got {self.tokenizer!r}"
+            )
+        if self.dtype not in ("auto", "float32", "bfloat16"):
+            raise ConfigError(
+                f"dtype must be 'auto', 'float32' or 'bfloat16', got {self.dtype!r}"
+            )
+        if self.device != "auto":
+            import torch  # the config module itself does not need torch
+
+            try:
+                torch.device(self.device)
+            except (RuntimeError, ValueError):
+                raise ConfigError(f"unknown device {self.device!r}") from None
+        return self
+
 # %% ../nbs/00_config.ipynb #08764bb9
 PRESETS: dict[str, dict[str, Any]] = {
     "seed": {},
@@ -129,11 +245,16 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def preset(name: str, **overrides: Any) -> GPTConfig:
-    """The named preset (see `PRESETS`), with field overrides."""
+def preset_fields(name: str) -> dict[str, Any]:
+    """The fields a preset sets (a copy), or a `ConfigError` naming the valid presets."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    return config_from_dict({**PRESETS[name], **overrides})
+    return dict(PRESETS[name])
+
+
+def preset(name: str, **overrides: Any) -> GPTConfig:
+    """The named preset (see `PRESETS`), with field overrides."""
+    return config_from_dict({**preset_fields(name), **overrides})
 
 # %% ../nbs/00_config.ipynb #661890f9
 def config_from_dict(d: dict[str, Any], cls: type = GPTConfig) -> Any:

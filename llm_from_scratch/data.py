@@ -1,4 +1,4 @@
-"""Download a corpus once, verify it, cache it; split it; cut it into (input, target) windows for training.
+"""Download a corpus once, verify it, cache it; split it; draw batches of (input, target) windows as a pure function of the step.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/data.html.md"""
 
@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from .config import LLMError
 
 # %% auto #0
-__all__ = ['CORPORA', 'DataError', 'cache_dir', 'Corpus', 'sha256_file', 'download', 'load_text', 'train_val_split',
-           'TokenWindows', 'make_loader']
+__all__ = ['CORPORA', 'DataError', 'cache_dir', 'Corpus', 'sha256_file', 'download', 'load_text', 'train_val_split', 'mix_seed',
+           'get_batches']
 
 # %% ../nbs/00_data.ipynb #0f286ca7
 class DataError(LLMError):
@@ -129,36 +128,37 @@ def train_val_split(
     n = int(len(tokens) * (1 - val_fraction))
     return tokens[:n], tokens[n:]
 
-# %% ../nbs/00_data.ipynb #38fa23fb
-class TokenWindows(Dataset):
-    """All windows of `block_size` tokens from a 1-D token tensor, as (input, target) pairs shifted by one."""
+# %% ../nbs/00_data.ipynb #8e34bd3b
+def mix_seed(seed: int, *ints: int) -> int:
+    """A 63-bit seed from (seed, *ints): splitmix-style mixing, so neighbouring steps get
+    unrelated random streams."""
+    h = seed & 0xFFFFFFFFFFFFFFFF
+    for i in ints:
+        h = ((h ^ (i + 0x9E3779B97F4A7C15)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    return h >> 1
 
-    def __init__(self, tokens: torch.Tensor, block_size: int):
-        if tokens.ndim != 1:
-            raise DataError(f"tokens must be 1-D, got shape {tuple(tokens.shape)}")
-        if len(tokens) <= block_size:
-            raise DataError(
-                f"need more than block_size={block_size} tokens, got {len(tokens)}"
-            )
-        self.tokens, self.block_size = tokens.long(), block_size
 
-    def __len__(self) -> int:
-        return len(self.tokens) - self.block_size
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        w = self.tokens[i : i + self.block_size + 1]
-        return w[:-1], w[1:]
-
-# %% ../nbs/00_data.ipynb #31ee024f
-def make_loader(
+def get_batches(
     tokens: torch.Tensor,
     block_size: int,
     batch_size: int,
-    num_batches: int | None = None,
-    generator: torch.Generator | None = None,
-) -> DataLoader:
-    """DataLoader of random (input, target) windows, sampled with replacement; infinite when `num_batches` is None."""
-    ds = TokenWindows(tokens, block_size)
-    n = (num_batches or 1 << 40) * batch_size
-    sampler = RandomSampler(ds, replacement=True, num_samples=n, generator=generator)
-    return DataLoader(ds, batch_size=batch_size, sampler=sampler)
+    accum: int = 1,
+    step: int = 0,
+    seed: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets (accum, batch_size, block_size) for `rank` at `step`: a pure function of (seed, step).
+
+    The global batch (accum, world_size, batch_size) is drawn from one seeded generator and sharded by rank."""
+    n = len(tokens) - block_size
+    if n < 1:
+        raise DataError(
+            f"need more than max_seq_len={block_size} tokens, got {len(tokens)}"
+        )
+    g = torch.Generator().manual_seed(mix_seed(seed, step))
+    ix = torch.randint(n, (accum, world_size, batch_size), generator=g)[
+        :, rank
+    ]  # (accum, B) window starts
+    w = tokens[ix[..., None] + torch.arange(block_size + 1)]  # (accum, B, T+1)
+    return w[..., :-1], w[..., 1:]

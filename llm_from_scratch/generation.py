@@ -1,5 +1,5 @@
 """Turning next-token distributions into text: greedy decoding, sampling with temperature, top-k and top-p, beam search,
-repetition controls, the KV cache, streaming, and the `llm-from-scratch generate` command, all matching Hugging Face's
+repetition controls, the KV cache, and streaming, all matching Hugging Face's
 `generate()`.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/generation.html.md"""
@@ -9,31 +9,23 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/generation.html.md"""
 # %% ../nbs/06_generation.ipynb #36ab49c6
 from __future__ import annotations
 
-import argparse
-import html
-import inspect
-import itertools
-import json
-import sys
+import dataclasses
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-import anywidget
 import torch
 import torch.nn.functional as F
-import traitlets
 
 from .attention import KVCache
-from .config import LLMError
-from .model import GPT, CheckpointError
-from .tokenizer import Tokenizer, decode, encode
+from .config import LLMError, param
+from .model import GPT, ModelInputError, check_ids, eval_mode
+from .tokenizer import Tokenizer, decode
 
 # %% auto #0
-__all__ = ['GenerationError', 'top_k_filter', 'top_p_filter', 'penalize_repetition', 'block_repeated_ngrams', 'process_logits',
-           'DecodeContext', 'generate', 'stream', 'SampleExplorer', 'decode_stream', 'load_for_generation',
-           'generate_main']
+__all__ = ['GenerationError', 'top_k_filter', 'top_p_filter', 'penalize_repetition', 'block_repeated_ngrams', 'GenerationConfig',
+           'process_logits', 'DecodeContext', 'DecodePlan', 'generate', 'stream', 'decode_stream']
 
 # %% ../nbs/06_generation.ipynb #89a0b944
 class GenerationError(LLMError, ValueError):
@@ -95,77 +87,153 @@ def block_repeated_ngrams(
     return scores.masked_fill(banned[:, :V], float("-inf"))
 
 # %% ../nbs/06_generation.ipynb #7bef9a05
-def _check_processing(
-    temperature: float,
-    top_k: int | None,
-    top_p: float | None,
-    repetition_penalty: float,
-    no_repeat_ngram_size: int,
-    min_tokens_to_keep: int,
-) -> None:
-    def num(x: Any) -> bool:
-        return isinstance(x, (int, float)) and not isinstance(x, bool)
+def _whole(x: Any, lo: int) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= lo
 
-    def whole(x: Any) -> bool:
-        return isinstance(x, int) and not isinstance(x, bool)
 
-    if not num(temperature) or not temperature > 0:
-        raise GenerationError(
-            f"temperature must be a number > 0, got {temperature!r} (for greedy use do_sample=False)"
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Decoding options, with the names and meaning of Hugging Face's `GenerationConfig`,
+    checked once when built. Ours: `top_k` defaults to None (HF: 50); `truncate_prompt`
+    crops long prompts with a warning; `window_shift` (see `DecodeContext`)."""
+
+    max_new_tokens: int = param(20, "tokens to add after the prompt")
+    do_sample: bool = param(
+        False, "draw from the distribution (else greedy / beam search)"
+    )
+    temperature: float = param(1.0, "divides the logits when sampling")
+    top_k: int | None = param(None, "keep the k most likely tokens (0 or None: all)")
+    top_p: float | None = param(None, "keep the smallest set with probability >= top_p")
+    repetition_penalty: float = param(
+        1.0, "CTRL's penalty on tokens already seen (1: none)"
+    )
+    no_repeat_ngram_size: int = param(0, "ban tokens that repeat an n-gram (0: none)")
+    num_beams: int = param(1, "beam search with this many beams (1: none)")
+    length_penalty: float = param(
+        1.0, "finished beams score sum(log p) / length ** this"
+    )
+    early_stopping: bool | str = param(False, 'True, False or "never" (beam search)')
+    num_return_sequences: int = param(1, "sequences per prompt")
+    eos_token_id: int | tuple[int, ...] | None = param(
+        None, "a row ends at any of these"
+    )
+    pad_token_id: int | None = param(
+        None, "fills finished rows (default: the first eos)"
+    )
+    use_cache: bool = param(True, "KV cache: feed only new tokens at each step")
+    truncate_prompt: bool = param(
+        True, "long prompts: keep the last max_seq_len (warning)"
+    )
+    window_shift: int = param(1, "past max_seq_len, the window start jumps this far")
+
+    def __post_init__(self) -> None:
+        eos = self.eos_token_id
+        if eos is not None and not isinstance(eos, int):  # a list or tensor of ids
+            eos = tuple(int(i) for i in torch.as_tensor(eos).view(-1).tolist()) or None
+            object.__setattr__(self, "eos_token_id", eos)
+        for name, lo in (
+            ("max_new_tokens", 0),
+            ("num_beams", 1),
+            ("window_shift", 1),
+            ("num_return_sequences", 1),
+            ("no_repeat_ngram_size", 0),
+        ):
+            if not _whole(getattr(self, name), lo):
+                raise GenerationError(
+                    f"{name} must be an integer >= {lo}, got {getattr(self, name)!r}"
+                )
+        _check_warpers(
+            self.temperature, self.top_k, self.top_p, self.repetition_penalty
         )
-    if top_k is not None and (not whole(top_k) or top_k < 0):
+        nb, nrs = self.num_beams, self.num_return_sequences
+        if nb > 1 and nrs > nb:
+            raise GenerationError(
+                f"num_return_sequences ({nrs}) must be <= num_beams ({nb})"
+            )
+        if nb == 1 and nrs > 1 and not self.do_sample:
+            raise GenerationError(
+                "greedy decoding gives one sequence per prompt: "
+                "use do_sample=True or num_beams > 1"
+            )
+        if self.early_stopping not in (True, False, "never"):
+            raise GenerationError(
+                "early_stopping must be True, False or 'never', "
+                f"got {self.early_stopping!r}"
+            )
+
+    @property
+    def eos_ids(self) -> tuple[int, ...]:
+        """The end-of-sequence ids as a tuple (empty if none)."""
+        eos = self.eos_token_id
+        return () if eos is None else (eos,) if isinstance(eos, int) else tuple(eos)
+
+
+def _check_warpers(
+    temperature: Any, top_k: Any, top_p: Any, repetition_penalty: Any
+) -> None:
+    if not _number(temperature) or not temperature > 0:
+        raise GenerationError(
+            f"temperature must be a number > 0, got {temperature!r} "
+            "(for greedy use do_sample=False)"
+        )
+    if top_k is not None and not _whole(top_k, 0):
         raise GenerationError(
             f"top_k must be an integer >= 0 (0 or None: no top-k), got {top_k!r}"
         )
-    if top_p is not None and (not num(top_p) or not 0 <= top_p <= 1):
+    if top_p is not None and (not _number(top_p) or not 0 <= top_p <= 1):
         raise GenerationError(f"top_p must be a number in [0, 1], got {top_p!r}")
-    if not num(repetition_penalty) or not repetition_penalty > 0:
+    if not _number(repetition_penalty) or not repetition_penalty > 0:
         raise GenerationError(
-            f"repetition_penalty must be a number > 0 (1.0: none), got {repetition_penalty!r}"
+            "repetition_penalty must be a number > 0 (1.0: none), "
+            f"got {repetition_penalty!r}"
         )
-    if not whole(no_repeat_ngram_size) or no_repeat_ngram_size < 0:
-        raise GenerationError(
-            f"no_repeat_ngram_size must be an integer >= 0 (0: none), got {no_repeat_ngram_size!r}"
-        )
-    if not whole(min_tokens_to_keep) or min_tokens_to_keep < 1:
-        raise GenerationError(
-            f"min_tokens_to_keep must be an integer >= 1, got {min_tokens_to_keep!r}"
-        )
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(GenerationConfig))
+
+# %% ../nbs/06_generation.ipynb #9c0f1e22
+def _process(
+    input_ids: torch.Tensor, scores: torch.Tensor, gc: GenerationConfig, keep: int = 1
+) -> torch.Tensor:
+    """The processors of `gc` in HF's order (the warpers only when sampling), unchecked:
+    decoding loops call this once per token with a config checked once per call."""
+    if gc.repetition_penalty != 1.0:
+        scores = penalize_repetition(input_ids, scores, gc.repetition_penalty)
+    if gc.no_repeat_ngram_size > 0:
+        scores = block_repeated_ngrams(input_ids, scores, gc.no_repeat_ngram_size)
+    if not gc.do_sample:
+        return scores
+    if gc.temperature != 1.0:
+        scores = scores / gc.temperature
+    if gc.top_k:
+        scores = top_k_filter(scores, gc.top_k, keep)
+    if gc.top_p is not None and gc.top_p < 1.0:
+        scores = top_p_filter(scores, gc.top_p, keep)
+    return scores
 
 
 def process_logits(
     input_ids: torch.Tensor,
     logits: torch.Tensor,
     *,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    repetition_penalty: float = 1.0,
-    no_repeat_ngram_size: int = 0,
     min_tokens_to_keep: int = 1,
+    **options: Any,
 ) -> torch.Tensor:
-    """Next-token scores after HF's processors, in HF's order: repetition penalty, n-gram blocking, then the sampling
-    warpers temperature, top-k, top-p. `input_ids` (B, T) is everything so far, `logits` (B, V); returns (B, V)."""
-    _check_processing(
-        temperature,
-        top_k,
-        top_p,
-        repetition_penalty,
-        no_repeat_ngram_size,
-        min_tokens_to_keep,
-    )
-    scores = logits
-    if repetition_penalty != 1.0:
-        scores = penalize_repetition(input_ids, scores, repetition_penalty)
-    if no_repeat_ngram_size > 0:
-        scores = block_repeated_ngrams(input_ids, scores, no_repeat_ngram_size)
-    if temperature != 1.0:
-        scores = scores / temperature
-    if top_k:
-        scores = top_k_filter(scores, top_k, min_tokens_to_keep)
-    if top_p is not None and top_p < 1.0:
-        scores = top_p_filter(scores, top_p, min_tokens_to_keep)
-    return scores
+    """Next-token scores after HF's processors, in HF's order: repetition penalty, n-gram
+    blocking, then the sampling warpers temperature, top-k, top-p. `options` are
+    `GenerationConfig` fields; `input_ids` (B, T) is everything so far, `logits` (B, V)."""
+    if unknown := sorted(set(options) - _FIELDS):
+        raise GenerationError(f"unknown option(s) {unknown}")
+    if not _whole(min_tokens_to_keep, 1):
+        raise GenerationError(
+            f"min_tokens_to_keep must be an integer >= 1, got {min_tokens_to_keep!r}"
+        )
+    gc = GenerationConfig(**{**options, "do_sample": True})
+    return _process(input_ids, logits, gc, min_tokens_to_keep)
 
 # %% ../nbs/06_generation.ipynb #3ea33e6f
 class DecodeContext:
@@ -198,7 +266,8 @@ class DecodeContext:
         start = self.window_start(ids.size(1))
         if not self.use_cache:
             self.start = start
-            return self.model(ids[:, start:], last_only=True)[0][:, -1].float()
+            x = ids[:, start:]
+            return self.model(x, last_only=True, check=False)[0][:, -1].float()
         if self.cache is None or self.cache.k.size(1) != ids.size(0):
             p = next(self.model.parameters())
             self.cache = KVCache(
@@ -214,7 +283,8 @@ class DecodeContext:
             self.start, self.cache.pos = start, 0
             self.prefills += 1
         x = ids[:, self.start + self.cache.pos :]  # the tokens the cache lacks
-        return self.model(x, kv_cache=self.cache, last_only=True)[0][:, -1].float()
+        logits = self.model(x, kv_cache=self.cache, last_only=True, check=False)[0]
+        return logits[:, -1].float()
 
     def reorder(self, index: torch.Tensor) -> None:
         """Rows of the next call are rows `index` of this one (beam search): reorder the cache to match."""
@@ -222,46 +292,33 @@ class DecodeContext:
             self.cache.reorder(index)
 
 # %% ../nbs/06_generation.ipynb #e9c07f12
-def _sample_steps(
-    out: torch.Tensor,
-    T: int,
-    *,
-    do_sample: bool,
-    warp: dict[str, Any],
-    penalties: dict[str, Any],
-    eos: torch.Tensor | None,
-    pad: int | None,
-    ctx: DecodeContext,
-    generator: torch.Generator | None,
-) -> Iterator[torch.Tensor]:
-    """Greedy or sampled decoding into the preallocated `out` (B, T + max_new_tokens) whose first `T` columns hold the
-    prompts; yields each step's new tokens (B,). Stops early once every row has produced an end-of-sequence token."""
-    alive = torch.ones(
-        out.size(0), dtype=torch.bool, device=out.device
-    )  # rows that have not produced eos yet
+def _sample_steps(out: torch.Tensor, plan: DecodePlan) -> Iterator[torch.Tensor]:
+    """Greedy or sampled decoding into the preallocated `out` (B, T + max_new_tokens) whose
+    first T columns hold the prompts; yields each step's new tokens (B,). Stops early once
+    every row has produced an end-of-sequence token."""
+    gc, T = plan.config, plan.ids.size(1)
+    alive = torch.ones(out.size(0), dtype=torch.bool, device=out.device)  # no eos yet
     for t in range(T, out.size(1)):
         with torch.no_grad():
-            scores = process_logits(
-                out[:, :t], ctx(out[:, :t]), **penalties, **warp
-            )  # (B, V)
-            if do_sample:
-                tok = torch.multinomial(
-                    F.softmax(scores, dim=-1), 1, generator=generator
-                ).squeeze(1)
+            scores = _process(out[:, :t], plan.ctx(out[:, :t]), gc, plan.keep)  # (B, V)
+            if gc.do_sample:
+                probs = F.softmax(scores, dim=-1)
+                tok = torch.multinomial(probs, 1, generator=plan.generator).squeeze(1)
             else:
                 tok = scores.argmax(dim=-1)
-            if eos is not None:
-                tok = torch.where(alive, tok, pad)  # finished rows get padding
+            if plan.eos is not None:
+                tok = torch.where(alive, tok, plan.pad)  # finished rows get padding
             out[:, t] = tok
         yield tok
-        if eos is not None:
-            alive &= ~torch.isin(tok, eos)
+        if plan.eos is not None:
+            alive &= ~torch.isin(tok, plan.eos)
             if not alive.any():
                 return
 
 # %% ../nbs/06_generation.ipynb #f5e06b7d
 def _as_batch(model: GPT, input_ids: Any, truncate_prompt: bool) -> torch.Tensor:
-    """Prompts as a (B, T) long tensor on the model's device, checked; warns (or raises) when longer than the context."""
+    """Prompts as a checked (B, T) long tensor on the model's device; warns (or raises)
+    when they are longer than the context."""
     if not isinstance(input_ids, torch.Tensor):
         try:
             input_ids = torch.tensor(input_ids)
@@ -270,246 +327,173 @@ def _as_batch(model: GPT, input_ids: Any, truncate_prompt: bool) -> torch.Tensor
                 "input_ids must be a tensor or a (nested) list of token ids"
             ) from None
     ids = input_ids[None] if input_ids.ndim == 1 else input_ids
-    if ids.ndim != 2:
-        raise GenerationError(
-            f"input_ids must have shape (T,) or (B, T), got {tuple(input_ids.shape)}"
-        )
-    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
-        raise GenerationError(
-            f"input_ids must hold integer token ids, got dtype {ids.dtype}"
-        )
-    if ids.numel() == 0:
-        raise GenerationError("empty prompt: give at least one token")
-    V, M = model.cfg.vocab_size, model.cfg.max_seq_len
-    if int(ids.min()) < 0 or int(ids.max()) >= V:
-        raise GenerationError(f"token ids must be in [0, {V})")
-    if ids.size(1) > M:
+    try:
+        check_ids(ids, model.cfg.vocab_size, name="input_ids")  # any length: see below
+    except ModelInputError as e:
+        raise GenerationError(str(e)) from None
+    T, M = ids.size(1), model.cfg.max_seq_len
+    if T > M:
         if not truncate_prompt:
             raise GenerationError(
-                f"prompt of {ids.size(1)} tokens is longer than max_seq_len={M}"
+                f"prompt of {T} tokens is longer than max_seq_len={M}"
             )
         warnings.warn(
-            f"prompt of {ids.size(1)} tokens is longer than max_seq_len={M}: the model sees its last {M}",
+            f"prompt of {T} tokens is longer than max_seq_len={M}: "
+            f"the model sees its last {M}",
             stacklevel=4,
         )
     return ids.to(device=next(model.parameters()).device, dtype=torch.long)
 
 
-def _plan(
-    model: GPT, input_ids: Any, max_new_tokens: int, o: dict[str, Any]
-) -> tuple[torch.Tensor, dict[str, Any]]:
-    """Check `generate`'s options `o`; return the prompts (B, T) and the keyword arguments of the decoding loops."""
+@dataclass
+class DecodePlan:
+    """Everything a decoding loop needs, checked and resolved once per call."""
 
-    def whole(x: Any, lo: int) -> bool:
-        return isinstance(x, int) and not isinstance(x, bool) and x >= lo
+    ids: torch.Tensor  # (B, T) prompts on the model's device
+    config: GenerationConfig
+    eos: torch.Tensor | None  # end-of-sequence ids on the device
+    pad: int | None  # what finished rows get
+    keep: int  # min_tokens_to_keep of top-k / top-p
+    ctx: DecodeContext
+    generator: torch.Generator | None
 
-    for name, x, lo in (
-        ("max_new_tokens", max_new_tokens, 0),
-        ("num_beams", o["num_beams"], 1),
-        ("num_return_sequences", o["num_return_sequences"], 1),
-        ("window_shift", o["window_shift"], 1),
-    ):
-        if not whole(x, lo):
-            raise GenerationError(f"{name} must be an integer >= {lo}, got {x!r}")
-    nb, nrs = o["num_beams"], o["num_return_sequences"]
-    if nb > 1 and nrs > nb:
-        raise GenerationError(
-            f"num_return_sequences ({nrs}) must be <= num_beams ({nb})"
-        )
-    if nb == 1 and nrs > 1 and not o["do_sample"]:
-        raise GenerationError(
-            "greedy decoding gives one sequence per prompt: use do_sample=True or num_beams > 1"
-        )
-    if o["early_stopping"] not in (True, False, "never"):
-        raise GenerationError(
-            f"early_stopping must be True, False or 'never', got {o['early_stopping']!r}"
-        )
-    ids = _as_batch(model, input_ids, o["truncate_prompt"])
-    if nb == 1 and nrs > 1:
-        ids = ids.repeat_interleave(nrs, dim=0)  # independent samples per prompt
-    eos, pad = o["eos_token_id"], o["pad_token_id"]
-    if eos is not None:
-        eos = torch.as_tensor(eos, dtype=torch.long, device=ids.device).view(
-            -1
-        )  # an id, a list of ids or a tensor
-        if pad is None and len(eos):
-            pad = int(eos[0])  # as HF: pad with the (first) eos
-        if not len(eos):
-            eos = None
-    keep = (
-        1 + (len(eos) if eos is not None else 1) if nb > 1 else 1
-    )  # beam sampling keeps a non-eos option
-    warp = dict(
-        temperature=o["temperature"],
-        top_k=o["top_k"],
-        top_p=o["top_p"],
-        min_tokens_to_keep=keep,
+
+def _prepare(
+    model: GPT, input_ids: Any, gc: GenerationConfig, generator: torch.Generator | None
+) -> DecodePlan:
+    ids = _as_batch(model, input_ids, gc.truncate_prompt)
+    if gc.num_beams == 1 and gc.num_return_sequences > 1:
+        ids = ids.repeat_interleave(
+            gc.num_return_sequences, dim=0
+        )  # independent samples
+    eos_ids = gc.eos_ids
+    eos = (
+        torch.tensor(eos_ids, dtype=torch.long, device=ids.device) if eos_ids else None
     )
-    penalties = dict(
-        repetition_penalty=o["repetition_penalty"],
-        no_repeat_ngram_size=o["no_repeat_ngram_size"],
-    )
-    _check_processing(**warp, **penalties)
-    ctx = DecodeContext(
-        model, o["use_cache"], o["window_shift"], max_len=ids.size(1) + max_new_tokens
-    )
-    return ids, dict(
-        do_sample=o["do_sample"],
-        warp=warp if o["do_sample"] else {},
-        penalties=penalties,
-        eos=eos,
-        pad=pad,
-        ctx=ctx,
-        generator=o["generator"],
-    )
+    pad = gc.pad_token_id if gc.pad_token_id is not None or not eos_ids else eos_ids[0]
+    keep = 1 + max(len(eos_ids), 1) if gc.num_beams > 1 else 1  # keep a non-eos option
+    max_len = ids.size(1) + gc.max_new_tokens
+    ctx = DecodeContext(model, gc.use_cache, gc.window_shift, max_len=max_len)
+    return DecodePlan(ids, gc, eos, pad, keep, ctx, generator)
 
 
-class _eval_mode:
-    """Put a model in eval mode (no dropout) inside a `with` block, and restore its mode after."""
-
-    def __init__(self, model: torch.nn.Module):
-        self.model, self.was_training = model, model.training
-
-    def __enter__(self) -> None:
-        self.model.eval()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.model.train(self.was_training)
+def _config(
+    generation_config: GenerationConfig | None,
+    max_new_tokens: int | None,
+    options: dict[str, Any],
+) -> GenerationConfig:
+    """`generation_config` (or the defaults) with `options` and `max_new_tokens` applied."""
+    if unknown := sorted(set(options) - _FIELDS):
+        raise GenerationError(f"unknown option(s) {unknown}")
+    if max_new_tokens is not None:
+        options = {**options, "max_new_tokens": max_new_tokens}
+    if generation_config is None:
+        return GenerationConfig(**options)
+    return dataclasses.replace(generation_config, **options)
 
 # %% ../nbs/06_generation.ipynb #67a371bb
-def generate(
-    model: GPT,
-    input_ids: Any,
-    max_new_tokens: int,
-    *,
-    do_sample: bool = False,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    num_beams: int = 1,
-    length_penalty: float = 1.0,
-    early_stopping: bool | str = False,
-    num_return_sequences: int = 1,
-    repetition_penalty: float = 1.0,
-    no_repeat_ngram_size: int = 0,
-    eos_token_id: int | Sequence[int] | None = None,
-    pad_token_id: int | None = None,
-    use_cache: bool = True,
-    generator: torch.Generator | None = None,
-    streamer: Callable[[torch.Tensor], Any] | None = None,
-    truncate_prompt: bool = True,
-    window_shift: int = 1,
-) -> torch.Tensor | list[torch.Tensor]:
-    """Prompt + new token ids, with the options of Hugging Face's `generate()` (same names, same meaning).
-
-    `input_ids`: (T,) or (B, T) ids, a tensor or lists; prompts of different lengths (a list of lists) are decoded one by
-    one and come back as a list. Greedy by default; `do_sample=True` draws (from `generator`, else torch's global RNG, as
-    HF) after `temperature`, `top_k`, `top_p`; `num_beams > 1` is beam search. Rows that emit `eos_token_id` stop and are
-    padded with `pad_token_id` (default: the eos). `streamer(tokens)` receives each step's (B,) new tokens. Unlike HF,
-    `top_k` defaults to None (HF: 50), long prompts are cropped with a warning, and decoding may run past `max_seq_len`
-    (see `DecodeContext`). The model is in eval mode while generating."""
-    o = dict(locals())
-    del o["model"], o["input_ids"], o["max_new_tokens"]
-    if (
+def _ragged(input_ids: Any) -> bool:
+    return (
         isinstance(input_ids, (list, tuple))
         and len(input_ids) > 1
         and all(isinstance(p, (list, tuple, torch.Tensor)) for p in input_ids)
         and len({len(p) for p in input_ids}) > 1
-    ):
-        if streamer is not None:
-            raise GenerationError(
-                "streaming needs prompts of equal length (or one prompt)"
-            )
-        return [
-            generate(model, torch.as_tensor(p), max_new_tokens, **o) for p in input_ids
-        ]  # ragged: one by one
-    if num_beams > 1 and streamer is not None:
+    )
+
+
+def _one_prompt(input_ids: Any) -> bool:
+    if isinstance(input_ids, torch.Tensor):
+        return input_ids.ndim == 1
+    return not isinstance(input_ids[0], (list, tuple, torch.Tensor))
+
+
+def _new_output(plan: DecodePlan) -> torch.Tensor:
+    ids = plan.ids
+    out = torch.empty(
+        ids.size(0),
+        ids.size(1) + plan.config.max_new_tokens,
+        dtype=torch.long,
+        device=ids.device,
+    )
+    out[:, : ids.size(1)] = ids
+    return out
+
+
+def generate(
+    model: GPT,
+    input_ids: Any,
+    max_new_tokens: int | None = None,
+    *,
+    generation_config: GenerationConfig | None = None,
+    generator: torch.Generator | None = None,
+    streamer: Callable[[torch.Tensor], Any] | None = None,
+    **options: Any,
+) -> torch.Tensor | list[torch.Tensor]:
+    """Prompt + new token ids, with the options of Hugging Face's `generate()`: a
+    `generation_config` and/or its fields as keyword arguments (same names, same meaning).
+
+    `input_ids`: (T,) or (B, T) ids, a tensor or lists; prompts of different lengths (a
+    list of lists) are decoded one by one and come back as a list. Greedy by default;
+    `do_sample=True` draws (from `generator`, else torch's global RNG, as HF);
+    `num_beams > 1` is beam search. `streamer(tokens)` receives each step's (B,) new
+    tokens. The model is in eval mode while generating."""
+    gc = _config(generation_config, max_new_tokens, options)
+    if gc.num_beams > 1 and streamer is not None:
         raise GenerationError("beam search cannot stream: its best beam can change")
-    ids, plan = _plan(model, input_ids, max_new_tokens, o)
-    with _eval_mode(model):
-        if num_beams > 1:
-            out = _beam_search(
-                ids,
-                max_new_tokens,
-                num_beams=num_beams,
-                length_penalty=length_penalty,
-                early_stopping=early_stopping,
-                num_return_sequences=num_return_sequences,
-                **plan,
+    if _ragged(input_ids):
+        if streamer is not None:
+            raise GenerationError("streaming needs prompts of equal length (or one)")
+        return [
+            generate(
+                model, torch.as_tensor(p), generation_config=gc, generator=generator
             )
+            for p in input_ids
+        ]  # one by one
+    plan = _prepare(model, input_ids, gc, generator)
+    with eval_mode(model):
+        if gc.num_beams > 1:
+            out = _beam_search(plan)
         else:
-            out = torch.empty(
-                ids.size(0),
-                ids.size(1) + max_new_tokens,
-                dtype=torch.long,
-                device=ids.device,
-            )
-            out[:, : ids.size(1)] = ids
-            n = 0
-            for tok in _sample_steps(out, ids.size(1), **plan):
+            out, n = _new_output(plan), 0
+            for tok in _sample_steps(out, plan):
                 n += 1
                 if streamer is not None:
                     streamer(tok)
-            out = out[:, : ids.size(1) + n]
-    one = (
-        input_ids.ndim == 1
-        if isinstance(input_ids, torch.Tensor)
-        else not isinstance(input_ids[0], (list, tuple, torch.Tensor))
-    )
-    return out[0] if one and out.size(0) == 1 else out
+            out = out[:, : plan.ids.size(1) + n]
+    return out[0] if _one_prompt(input_ids) and out.size(0) == 1 else out
 
 
 def stream(
-    model: GPT, input_ids: Any, max_new_tokens: int, **kwargs: Any
+    model: GPT,
+    input_ids: Any,
+    max_new_tokens: int | None = None,
+    *,
+    generation_config: GenerationConfig | None = None,
+    generator: torch.Generator | None = None,
+    **options: Any,
 ) -> Iterator[torch.Tensor]:
-    """Iterator over the new tokens, a (B,) tensor per step, as they are produced; `generate`'s options except beams.
-    `for t in stream(model, ids, 100, do_sample=True): print(tok.decode(t.tolist()), end="")`."""
-    o = {
-        k: p.default
-        for k, p in inspect.signature(
-            generate
-        ).parameters.items()  # generate's options and defaults
-        if p.kind is p.KEYWORD_ONLY and k != "streamer"
-    }
-    if unknown := sorted(set(kwargs) - set(o)):
-        raise GenerationError(f"unknown option(s) for stream: {unknown}")
-    o.update(kwargs)
-    if o["num_beams"] != 1:
+    """Iterator over the new tokens, a (B,) tensor per step, as they are produced;
+    `generate`'s options except beams. Options are checked now, not at the first
+    `next()`: `for t in stream(model, ids, 100, do_sample=True): print(tok.decode(t))`."""
+    gc = _config(generation_config, max_new_tokens, options)
+    if gc.num_beams != 1:
         raise GenerationError("beam search cannot stream: its best beam can change")
-    ids, plan = _plan(
-        model, input_ids, max_new_tokens, o
-    )  # errors surface now, not at the first next()
-    out = torch.empty(
-        ids.size(0), ids.size(1) + max_new_tokens, dtype=torch.long, device=ids.device
-    )
-    out[:, : ids.size(1)] = ids
+    plan = _prepare(model, input_ids, gc, generator)
+    out = _new_output(plan)
 
     def steps() -> Iterator[torch.Tensor]:
-        with _eval_mode(model):
-            yield from _sample_steps(out, ids.size(1), **plan)
+        with eval_mode(model):
+            yield from _sample_steps(out, plan)
 
     return steps()
 
 # %% ../nbs/06_generation.ipynb #a74886fc
-def _beam_search(
-    ids: torch.Tensor,
-    max_new_tokens: int,
-    *,
-    num_beams: int,
-    length_penalty: float,
-    early_stopping: bool | str,
-    num_return_sequences: int,
-    do_sample: bool,
-    warp: dict[str, Any],
-    penalties: dict[str, Any],
-    eos: torch.Tensor | None,
-    pad: int | None,
-    ctx: DecodeContext,
-    generator: torch.Generator | None,
-) -> torch.Tensor:
+def _beam_search(plan: DecodePlan) -> torch.Tensor:
     """Beam search (or beam sampling) as in HF `generate` (transformers 5): (B, T) prompts -> (B * n_return, T + new)."""
+    gc, ids, eos, pad, ctx = plan.config, plan.ids, plan.eos, plan.pad, plan.ctx
     B, T = ids.shape
-    nb, max_len, dev = num_beams, T + max_new_tokens, ids.device
+    nb, max_len, dev = gc.num_beams, T + gc.max_new_tokens, ids.device
+    length_penalty, early_stopping = gc.length_penalty, gc.early_stopping
     K = (
         max(2, 1 + (len(eos) if eos is not None else 0)) * nb
     )  # candidates per step: enough to refill the beams
@@ -536,15 +520,15 @@ def _beam_search(
     for cur in range(T, max_len):
         with torch.no_grad():
             flat = seqs[:, :, :cur].reshape(B * nb, cur)
-            logp = process_logits(
-                flat, F.log_softmax(ctx(flat), dim=-1), **penalties, **warp
-            )  # (B*nb, V)
+            logp = _process(flat, F.log_softmax(ctx(flat), dim=-1), gc, plan.keep)
             V = logp.size(-1)
             logp = (logp.view(B, nb, V) + scores[:, :, None]).view(
                 B, nb * V
             )  # every beam extended by every token
-            if do_sample:  # beam sampling: draw K candidates
-                idx = torch.multinomial(F.softmax(logp, dim=-1), K, generator=generator)
+            if gc.do_sample:  # beam sampling: draw K candidates
+                idx = torch.multinomial(
+                    F.softmax(logp, dim=-1), K, generator=plan.generator
+                )
                 cand, order = logp.gather(1, idx).sort(dim=-1, descending=True)
                 idx = idx.gather(1, order)
             else:
@@ -604,135 +588,10 @@ def _beam_search(
                 or hit.all()
             ):
                 break
-    out_len = T + int(done_len[:, :num_return_sequences].max())
-    return done[:, :num_return_sequences, :out_len].reshape(
-        B * num_return_sequences, out_len
+    out_len = T + int(done_len[:, : gc.num_return_sequences].max())
+    return done[:, : gc.num_return_sequences, :out_len].reshape(
+        B * gc.num_return_sequences, out_len
     )
-
-# %% ../nbs/06_generation.ipynb #0911b75c
-_EXPLORER_ESM = r"""
-function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "lfs-explorer";
-  const names = [["temperature", "temperatures"], ["top-k", "top_ks"], ["top-p", "top_ps"]];
-  const label = (n, v) => (n === "top-k" && v === 0) || (n === "top-p" && v === 1) ? "off" : String(v);
-  const sliders = names.map(([name, key], i) => {
-    const row = document.createElement("label");
-    const vals = model.get(key);
-    const s = document.createElement("input");
-    s.type = "range"; s.min = 0; s.max = vals.length - 1; s.step = 1; s.value = model.get("index")[i];
-    const out = document.createElement("span");
-    out.className = "lfs-explorer-value";
-    row.append(name + " ", s, out);
-    root.appendChild(row);
-    s.addEventListener("input", () => { update(); });
-    return { s, out, vals, name };
-  });
-  const pre = document.createElement("pre");
-  root.appendChild(pre);
-  function update() {
-    const idx = sliders.map((x) => Number(x.s.value));
-    sliders.forEach((x, i) => { x.out.textContent = label(x.name, x.vals[idx[i]]); });
-    pre.innerHTML = "";
-    const b = document.createElement("b"); b.textContent = model.get("prompt");
-    pre.append(b, model.get("samples")[idx.join(",")] || "");
-    model.set("index", idx); model.save_changes();
-  }
-  update();
-  el.appendChild(root);
-}
-export default { render };
-"""
-_EXPLORER_CSS = """
-.lfs-explorer { font-family: system-ui, sans-serif; max-width: 760px; border: 1px solid #c8ccd4; border-radius: 8px;
-  padding: 10px 14px; }
-.lfs-explorer label { display: inline-flex; align-items: center; gap: 6px; margin-right: 18px; }
-.lfs-explorer-value { min-width: 2.5em; font-variant-numeric: tabular-nums; }
-.lfs-explorer pre { white-space: pre-wrap; background: #f7f8fa; color: #1b1f24; padding: 8px; max-height: 22em;
-  overflow: auto; }
-"""
-
-
-class SampleExplorer(anywidget.AnyWidget):
-    """Sliders for temperature, top-k and top-p over samples computed in advance for every combination, so moving them
-    shows real samples even in a browser with no kernel (the course website). Build it with `from_model`."""
-
-    _esm, _css = _EXPLORER_ESM, _EXPLORER_CSS
-    prompt = traitlets.Unicode().tag(sync=True)
-    temperatures = traitlets.List(traitlets.Float()).tag(sync=True)
-    top_ks = traitlets.List(traitlets.Int()).tag(sync=True)  # 0: no top-k
-    top_ps = traitlets.List(traitlets.Float()).tag(sync=True)  # 1.0: no top-p
-    samples = traitlets.Dict().tag(
-        sync=True
-    )  # "i,j,k" -> text for the value indices i, j, k
-    index = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(
-        sync=True
-    )  # slider positions
-
-    @classmethod
-    def from_model(
-        cls,
-        model: GPT,
-        tok: Tokenizer,
-        prompt: str,
-        temperatures: Sequence[float] = (0.3, 0.8, 1.0, 1.5),
-        top_ks: Sequence[int] = (5, 20, 0),
-        top_ps: Sequence[float] = (0.5, 0.9, 1.0),
-        max_new_tokens: int = 200,
-        seed: int = 0,
-    ) -> SampleExplorer:
-        """Sample `max_new_tokens` after `prompt` for every (temperature, top_k, top_p), each from the same seed."""
-        ids, samples = encode(tok, prompt), {}
-        for (i, t), (j, k), (m, p) in itertools.product(
-            enumerate(temperatures), enumerate(top_ks), enumerate(top_ps)
-        ):
-            out = generate(
-                model,
-                ids,
-                max_new_tokens,
-                do_sample=True,
-                temperature=t,
-                top_k=k,
-                top_p=p,
-                generator=torch.Generator().manual_seed(seed),
-            )
-            samples[f"{i},{j},{m}"] = decode(tok, out[len(ids) :].tolist())
-        off = lambda vals, v: (
-            list(vals).index(v) if v in vals else 0
-        )  # sliders start with the filters off
-        start = [min(1, len(temperatures) - 1), off(top_ks, 0), off(top_ps, 1.0)]
-        return cls(
-            prompt=prompt,
-            temperatures=[float(t) for t in temperatures],
-            top_ks=[int(k) for k in top_ks],
-            top_ps=[float(p) for p in top_ps],
-            samples=samples,
-            index=start,
-        )
-
-    def sample(self, temperature: float, top_k: int, top_p: float) -> str:
-        """The stored sample for grid values (ValueError if a value is not in the grid)."""
-        i, j, m = (
-            self.temperatures.index(temperature),
-            self.top_ks.index(top_k),
-            self.top_ps.index(top_p),
-        )
-        return self.samples[f"{i},{j},{m}"]
-
-    def _repr_mimebundle_(self, **kwargs: Any):
-        bundle = super()._repr_mimebundle_(
-            **kwargs
-        )  # static fallback for viewers without widgets (GitHub)
-        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
-        i, j, m = self.index
-        t, k, p = self.temperatures[i], self.top_ks[j], self.top_ps[m]
-        data = dict(data or {})
-        data["text/html"] = (
-            f"<p>Sample at temperature {t}, top-k {k or 'off'}, top-p {p if p < 1 else 'off'} (the sliders "
-            f"need a live notebook or the course website):</p><pre><b>{html.escape(self.prompt)}</b>"
-            f"{html.escape(self.samples.get(f'{i},{j},{m}', ''))}</pre>"
-        )
-        return data, meta
 
 # %% ../nbs/06_generation.ipynb #35b9a3ac
 def decode_stream(tok: Tokenizer, tokens: Iterable[int]) -> Iterator[str]:
@@ -749,173 +608,3 @@ def decode_stream(tok: Tokenizer, tokens: Iterable[int]) -> Iterator[str]:
         sent = len(text)
     if (text := decode(tok, ids) if ids else "")[sent:]:
         yield text[sent:]  # whatever is left, even if incomplete
-
-# %% ../nbs/06_generation.ipynb #8d11a109
-def load_for_generation(
-    checkpoint: str | Path | None = None,
-    pretrained: str | Path | None = None,
-    device: str = "cpu",
-) -> tuple[GPT, Tokenizer]:
-    """Model (eval mode) and tokenizer from a training checkpoint directory or from Hugging Face GPT-2 weights."""
-    from llm_from_scratch.model import from_pretrained, load_model
-    from llm_from_scratch.tokenizer import get_tokenizer, tokenizer_from_dict
-
-    if (checkpoint is None) == (pretrained is None):
-        raise GenerationError("give exactly one of checkpoint or pretrained")
-    if pretrained is not None:
-        return from_pretrained(pretrained).to(device).eval(), get_tokenizer("gpt2")
-    path = Path(checkpoint)
-    if (
-        not (path / "config.json").exists()
-        and (path / "checkpoint" / "config.json").exists()
-    ):
-        path = path / "checkpoint"  # a training run's directory: use its checkpoint
-    model = load_model(
-        path, map_location=device
-    ).eval()  # CheckpointError if missing or corrupt
-    tfile = path / "tokenizer.json"
-    if not tfile.is_file():
-        raise CheckpointError(f"missing tokenizer.json in {path}")
-    try:
-        spec = json.loads(tfile.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"corrupt {tfile}: {e}") from None
-    tok = tokenizer_from_dict(spec) if isinstance(spec, dict) else None
-    if tok is None:
-        raise CheckpointError(f"corrupt {tfile}: expected a JSON object")
-    if tok.n_vocab > model.cfg.vocab_size:
-        raise CheckpointError(
-            f"tokenizer has {tok.n_vocab} tokens but the model only {model.cfg.vocab_size}"
-        )
-    return model, tok
-
-# %% ../nbs/06_generation.ipynb #a893a795
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="llm-from-scratch generate",
-        description="Generate text from a trained checkpoint or GPT-2 weights, streaming it.",
-    )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument(
-        "--checkpoint",
-        metavar="DIR",
-        help="directory written by `llm-from-scratch train`",
-    )
-    src.add_argument(
-        "--pretrained",
-        metavar="NAME|DIR",
-        help="Hugging Face GPT-2 weights: hub name (gpt2) or directory",
-    )
-    p.add_argument(
-        "--prompt", default="\n", help="text to continue (default: a newline)"
-    )
-    p.add_argument("--max-new-tokens", type=int, default=200, metavar="N")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--sample",
-        dest="do_sample",
-        action="store_true",
-        default=None,
-        help="sample (the default)",
-    )
-    mode.add_argument(
-        "--greedy",
-        dest="do_sample",
-        action="store_false",
-        help="always take the most likely token",
-    )
-    p.add_argument("--temperature", type=float, default=0.8, metavar="T")
-    p.add_argument("--top-k", type=int, default=None, metavar="K")
-    p.add_argument("--top-p", type=float, default=None, metavar="P")
-    p.add_argument(
-        "--num-beams",
-        type=int,
-        default=1,
-        metavar="B",
-        help="beam search with B beams (no streaming)",
-    )
-    p.add_argument("--length-penalty", type=float, default=1.0, metavar="A")
-    p.add_argument("--repetition-penalty", type=float, default=1.0, metavar="R")
-    p.add_argument("--no-repeat-ngram-size", type=int, default=0, metavar="N")
-    p.add_argument(
-        "--num-samples",
-        type=int,
-        default=1,
-        metavar="N",
-        help="independent samples, one after another",
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help="random seed (default: a fresh one each run)",
-    )
-    p.add_argument(
-        "--window-shift",
-        type=int,
-        default=1,
-        metavar="S",
-        help="past max_seq_len, refill the KV cache every S tokens (1: exact sliding window, slowest)",
-    )
-    p.add_argument(
-        "--no-cache",
-        dest="use_cache",
-        action="store_false",
-        help="recompute the whole window every step",
-    )
-    p.add_argument(
-        "--ignore-eos", action="store_true", help="keep going after <|endoftext|>"
-    )
-    p.add_argument(
-        "--allow-special",
-        action="store_true",
-        help="let the prompt contain special tokens (<|endoftext|>)",
-    )
-    p.add_argument("--device", default="cpu")
-    return p
-
-
-def generate_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch generate`: sample text from a checkpoint or GPT-2 weights, streaming it to stdout."""
-    a = _parser().parse_args(list(argv))
-    if not a.prompt:
-        raise GenerationError(
-            "empty prompt: give some text with --prompt (e.g. --prompt $'\\n')"
-        )
-    model, tok = load_for_generation(a.checkpoint, a.pretrained, a.device)
-    ids = encode(tok, a.prompt, allowed_special="all" if a.allow_special else ())
-    eot = getattr(tok, "eot_token", None)
-    opts = dict(
-        do_sample=(a.num_beams == 1) if a.do_sample is None else a.do_sample,
-        temperature=a.temperature,
-        top_k=a.top_k,
-        top_p=a.top_p,
-        num_beams=a.num_beams,
-        length_penalty=a.length_penalty,
-        repetition_penalty=a.repetition_penalty,
-        no_repeat_ngram_size=a.no_repeat_ngram_size,
-        eos_token_id=None if a.ignore_eos else eot,
-        use_cache=a.use_cache,
-        window_shift=a.window_shift,
-        generator=torch.Generator(device=a.device).manual_seed(a.seed)
-        if a.seed is not None
-        else None,
-    )
-    for i in range(a.num_samples):
-        if a.num_beams > 1:  # options are checked before anything is printed
-            out = generate(model, ids, a.max_new_tokens, **opts)[len(ids) :].tolist()
-            pieces: Iterable[str] = [
-                decode(tok, out[: out.index(eot)] if eot in out else out)
-            ]
-        else:
-            toks = (int(t) for t in stream(model, ids, a.max_new_tokens, **opts))
-            pieces = decode_stream(
-                tok, itertools.takewhile(lambda t: t != eot or a.ignore_eos, toks)
-            )
-        sys.stdout.write(("\n---\n" if i else "") + a.prompt)
-        for piece in pieces:
-            sys.stdout.write(piece)
-            sys.stdout.flush()
-        sys.stdout.write("\n")
-        sys.stdout.flush()
-    return 0

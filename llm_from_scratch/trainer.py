@@ -1,4 +1,4 @@
-"""Train the GPT: AdamW, LR schedule, gradient accumulation, exact-resume checkpoints, DDP, and the `train` command.
+"""Train the GPT: AdamW, LR schedule, gradient accumulation, exact-resume checkpoints and DDP.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/training.html.md"""
 
@@ -7,87 +7,43 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/training.html.md"""
 # %% ../nbs/05_training.ipynb #1e5cd836
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
-import inspect
 import json
 import math
 import os
-import re
-import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
-from llm_from_scratch.config import (
-    PRESETS,
-    ConfigError,
-    GPTConfig,
-    LLMError,
-    check_field_types,
-    config_from_dict,
-    read_config_file,
+from llm_from_scratch.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    has_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
 )
-from .data import DataError, load_text, sha256_file, train_val_split
-from .model import GPT, CheckpointError, load_model, save_model
-from llm_from_scratch.tokenizer import (
-    CharTokenizer,
-    Tokenizer,
-    TokenizerError,
-    decode,
-    encode,
-    get_tokenizer,
+from .config import ConfigError, GPTConfig, LLMError, TrainConfig
+from llm_from_scratch.data import (
+    DataError,
+    get_batches,
+    load_text,
+    mix_seed,
+    train_val_split,
 )
-from .tokenizer import tokenizer_from_dict, tokenizer_to_dict
+from .model import GPT, eval_mode
+from .tokenizer import CharTokenizer, Tokenizer, encode, get_tokenizer
 
 # %% auto #0
-__all__ = ['STATE_FILE', 'get_batches', 'configure_optimizer', 'get_lr', 'estimate_loss', 'TrainError', 'TrainConfig',
-           'recover_checkpoint', 'save_checkpoint', 'Checkpoint', 'load_checkpoint', 'restore_optimizer',
-           'read_metrics', 'init_distributed', 'resolve_device', 'autocast_for', 'train_step', 'TrainResult',
-           'make_tokenizer', 'train', 'sample', 'int_or_none', 'preset_train_defaults', 'train_parser',
-           'resolve_configs', 'train_main']
-
-# %% ../nbs/05_training.ipynb #8e34bd3b
-def _mix(seed: int, *ints: int) -> int:
-    # A 63-bit seed from (seed, *ints): splitmix-style mixing so neighbouring steps get unrelated streams.
-    h = seed & 0xFFFFFFFFFFFFFFFF
-    for i in ints:
-        h = ((h ^ (i + 0x9E3779B97F4A7C15)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    return h >> 1
-
-
-def get_batches(
-    tokens: torch.Tensor,
-    block_size: int,
-    batch_size: int,
-    accum: int = 1,
-    step: int = 0,
-    seed: int = 0,
-    rank: int = 0,
-    world_size: int = 1,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs and targets (accum, batch_size, block_size) for `rank` at `step`: a pure function of (seed, step).
-
-    The global batch (accum, world_size, batch_size) is drawn from one seeded generator and sharded by rank."""
-    n = len(tokens) - block_size
-    if n < 1:
-        raise DataError(
-            f"need more than max_seq_len={block_size} tokens, got {len(tokens)}"
-        )
-    g = torch.Generator().manual_seed(_mix(seed, step))
-    ix = torch.randint(n, (accum, world_size, batch_size), generator=g)[
-        :, rank
-    ]  # (accum, B) window starts
-    w = tokens[ix[..., None] + torch.arange(block_size + 1)]  # (accum, B, T+1)
-    return w[..., :-1], w[..., 1:]
+__all__ = ['configure_optimizer', 'get_lr', 'estimate_loss', 'TrainError', 'restore_optimizer', 'read_metrics',
+           'init_distributed', 'resolve_device', 'autocast_for', 'train_step', 'TrainResult', 'TrainSetup',
+           'make_tokenizer', 'train']
 
 # %% ../nbs/05_training.ipynb #b650c62b
 def configure_optimizer(
@@ -137,260 +93,21 @@ def estimate_loss(
     world_size: int = 1,
 ) -> float:
     """Mean loss over `eval_iters` fixed random batches of `tokens` (the same batches each call), in eval mode."""
-    was_training = model.training
-    model.eval()
     X, Y = get_batches(
-        tokens,
-        block_size,
-        batch_size,
-        eval_iters,
-        step=0,
-        seed=seed,
-        rank=rank,
-        world_size=world_size,
+        tokens, block_size, batch_size, eval_iters, 0, seed, rank, world_size
     )
     total = torch.zeros((), device=device)
-    for x, y in zip(X, Y):
-        with autocast or contextlib.nullcontext():
-            total += model(x.to(device), y.to(device))[1].float()
+    with eval_mode(model):
+        for x, y in zip(X, Y):
+            with autocast or contextlib.nullcontext():
+                total += model(x.to(device), y.to(device))[1].float()
     if world_size > 1:
         dist.all_reduce(total, op=dist.ReduceOp.AVG)
-    model.train(was_training)
     return total.item() / eval_iters
 
 # %% ../nbs/05_training.ipynb #59363216
 class TrainError(LLMError):
     """A training run cannot start as asked (e.g. it would overwrite an existing checkpoint)."""
-
-
-@dataclass
-class TrainConfig:
-    """Hyper-parameters of a training run; defaults: nanoGPT's CPU run on TinyShakespeare, Adam tuned for small batches."""
-
-    max_iters: int = 2000  # optimizer steps in total
-    batch_size: int = 12  # sequences per micro-batch (per process under DDP)
-    grad_accum_steps: int = 1  # micro-batches per step; global batch = batch_size * grad_accum_steps * processes
-    lr: float = 1e-3  # peak learning rate (after warmup)
-    min_lr: float = 1e-4  # floor of the cosine decay
-    warmup_iters: int = 100  # linear warmup steps
-    lr_decay_iters: int | None = (
-        None  # step where the cosine reaches min_lr; None -> max_iters
-    )
-    weight_decay: float = 0.1  # AdamW decoupled weight decay, >= 2-D weights only
-    beta1: float = 0.85  # Adam's gradient average (nanoGPT: 0.9)
-    beta2: float = 0.999  # Adam's squared-gradient average (nanoGPT: 0.99)
-    grad_clip: float = (
-        5.0  # max global gradient norm, against rare spikes (nanoGPT: 1.0); 0 disables
-    )
-    eval_interval: int = (
-        250  # evaluate every this many steps (and at the first and last step)
-    )
-    eval_iters: int = 100  # validation batches per evaluation
-    log_interval: int = 10  # write a metrics.jsonl line every this many steps
-    ckpt_interval: int = 500  # checkpoint every this many steps (and at the end)
-    out_dir: str = "out/shakespeare-char"  # metrics.jsonl and checkpoint/ go here
-    data: str = "tinyshakespeare"  # a corpus name (see llm_from_scratch.data.CORPORA) or a text file
-    tokenizer: str = "char"  # 'char' (characters of the data) or 'gpt2' (BPE)
-    val_fraction: float = 0.1  # the last part of the text held out for validation
-    seed: int = 1337  # model init, batches and dropout all derive from it
-    device: str = "auto"  # 'auto' (cuda > mps > cpu), 'cpu', 'cuda', 'cuda:1', ...
-    dtype: str = "auto"  # 'auto' (bf16 autocast on a bf16-capable GPU, else fp32), 'float32', 'bfloat16'
-    compile: bool = False  # torch.compile the model (worth it on a GPU)
-
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> TrainConfig:
-        """Check types and ranges; raise `ConfigError` naming the field."""
-        check_field_types(self)
-        for name in (
-            "max_iters",
-            "batch_size",
-            "grad_accum_steps",
-            "eval_interval",
-            "eval_iters",
-            "log_interval",
-            "ckpt_interval",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or not 0 <= self.min_lr <= self.lr:
-            raise ConfigError(
-                f"need 0 <= min_lr <= lr and lr > 0, "
-                f"got lr={self.lr}, min_lr={self.min_lr}"
-            )
-        if self.warmup_iters < 0:
-            raise ConfigError(f"warmup_iters must be >= 0, got {self.warmup_iters}")
-        if self.lr_decay_iters is not None and self.lr_decay_iters < 1:
-            raise ConfigError(
-                f"lr_decay_iters must be >= 1 or None, got {self.lr_decay_iters}"
-            )
-        if self.weight_decay < 0 or self.grad_clip < 0:
-            raise ConfigError("weight_decay and grad_clip must be >= 0")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ConfigError("beta1 and beta2 must be in [0, 1)")
-        if not 0 < self.val_fraction < 1:
-            raise ConfigError(
-                f"val_fraction must be in (0, 1), got {self.val_fraction}"
-            )
-        if self.tokenizer not in ("char", "gpt2"):
-            raise ConfigError(
-                f"tokenizer must be 'char' or 'gpt2', got {self.tokenizer!r}"
-            )
-        if self.dtype not in ("auto", "float32", "bfloat16"):
-            raise ConfigError(
-                f"dtype must be 'auto', 'float32' or 'bfloat16', got {self.dtype!r}"
-            )
-        if self.device != "auto":
-            try:
-                torch.device(self.device)
-            except (RuntimeError, ValueError):
-                raise ConfigError(f"unknown device {self.device!r}") from None
-        return self
-
-# %% ../nbs/05_training.ipynb #0004eaee
-STATE_FILE = "trainer_state.json"
-_FILES = (
-    "config.json",
-    "model.safetensors",
-    "tokenizer.json",
-    "optimizer.safetensors",
-)  # hashed in STATE_FILE
-
-
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass  # directories cannot be fsynced on Windows
-
-
-def _siblings(ckpt_dir: Path) -> tuple[Path, Path]:
-    return (
-        ckpt_dir.parent / f".{ckpt_dir.name}.tmp",
-        ckpt_dir.parent / f".{ckpt_dir.name}.old",
-    )
-
-
-def recover_checkpoint(ckpt_dir: str | Path) -> None:
-    """Finish or undo an interrupted swap: restore `.NAME.old` if NAME is missing, delete leftovers."""
-    ckpt_dir = Path(ckpt_dir)
-    tmp, old = _siblings(ckpt_dir)
-    if not ckpt_dir.exists() and old.is_dir():
-        os.replace(old, ckpt_dir)
-    for d in (tmp, old):
-        if d.exists():
-            shutil.rmtree(d)
-
-# %% ../nbs/05_training.ipynb #2fbb9322
-def save_checkpoint(
-    ckpt_dir: str | Path,
-    model: GPT,
-    optimizer: torch.optim.Optimizer,
-    tokenizer: Tokenizer,
-    tc: TrainConfig,
-    step: int,
-    **extra: Any,
-) -> Path:
-    """Write a complete checkpoint into a temp dir next to `ckpt_dir`, fsync it, then swap it in with two renames."""
-    from safetensors.torch import save_file
-
-    ckpt_dir = Path(ckpt_dir)
-    recover_checkpoint(ckpt_dir)
-    tmp, old = _siblings(ckpt_dir)
-    sd = optimizer.state_dict()
-    tensors = {
-        f"{i}.{k}": v.detach().cpu().contiguous()
-        for i, s in sd["state"].items()
-        for k, v in s.items()
-    }
-    try:
-        tmp.mkdir(parents=True)
-        save_model(model, tmp)
-        (tmp / "tokenizer.json").write_text(json.dumps(tokenizer_to_dict(tokenizer)))
-        save_file(tensors, str(tmp / "optimizer.safetensors"))
-        state = dict(
-            format=1,
-            step=step,
-            train_config=dataclasses.asdict(tc),
-            param_groups=sd["param_groups"],
-            rng={
-                "seed": tc.seed,
-                "note": "batches and dropout are pure functions of (seed, step)",
-            },
-            **extra,
-            sha256={f: sha256_file(tmp / f) for f in _FILES},
-        )
-        (tmp / STATE_FILE).write_text(json.dumps(state, indent=1))
-        for f in tmp.iterdir():
-            _fsync(f)
-        _fsync(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if ckpt_dir.exists():
-        os.replace(ckpt_dir, old)
-    os.replace(tmp, ckpt_dir)  # the commit point
-    _fsync(ckpt_dir.parent)
-    shutil.rmtree(old, ignore_errors=True)
-    return ckpt_dir
-
-# %% ../nbs/05_training.ipynb #28cc7088
-@dataclass
-class Checkpoint:
-    """A verified training checkpoint: model (on CPU), tokenizer, training config, optimizer state and step."""
-
-    model: GPT
-    tokenizer: Tokenizer
-    train_config: TrainConfig
-    step: int
-    state: dict[str, Any]  # the parsed trainer_state.json
-    optimizer_tensors: dict[str, torch.Tensor]
-    path: Path
-
-
-def load_checkpoint(ckpt_dir: str | Path) -> Checkpoint:
-    """Read and verify a checkpoint written by `save_checkpoint` (the previous one if a swap was interrupted)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    path = Path(ckpt_dir)
-    if not path.is_dir() and _siblings(path)[1].is_dir():
-        path = _siblings(path)[1]  # crash between the two renames
-    if not (path / STATE_FILE).is_file():
-        raise CheckpointError(f"no training checkpoint in {ckpt_dir} (no {STATE_FILE})")
-    try:
-        state = json.loads((path / STATE_FILE).read_text())
-        sums, step = state["sha256"], int(state["step"])
-        tc = config_from_dict(state["train_config"], TrainConfig)
-        groups = state["param_groups"]
-        if not isinstance(sums, dict) or not all(
-            isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups
-        ):
-            raise ValueError("malformed sha256 or param_groups")
-    except (ValueError, KeyError, TypeError, LLMError) as e:
-        raise CheckpointError(
-            f"corrupt {path / STATE_FILE}: {type(e).__name__}: {e}"
-        ) from None
-    for f in _FILES:
-        if not (path / f).is_file():
-            raise CheckpointError(f"checkpoint {path} lacks {f}")
-        if sha256_file(path / f) != sums.get(f):
-            raise CheckpointError(f"{path / f} is corrupt (its SHA-256 does not match)")
-    model = load_model(path)
-    try:
-        tok = tokenizer_from_dict(json.loads((path / "tokenizer.json").read_text()))
-    except (ValueError, TokenizerError) as e:
-        raise CheckpointError(f"bad tokenizer.json in {path}: {e}") from None
-    try:
-        opt = load_file(str(path / "optimizer.safetensors"))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"corrupt optimizer state in {path}: {e}") from None
-    return Checkpoint(model, tok, tc, step, state, opt, path)
 
 # %% ../nbs/05_training.ipynb #8612e57c
 def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
@@ -523,7 +240,8 @@ def train_step(
 # %% ../nbs/05_training.ipynb #c5a89608
 @dataclass
 class TrainResult:
-    """What `train` returns: the trained model (eval mode), its tokenizer, the final step and losses, where it was saved."""
+    """What `train` returns: the trained model (eval mode), its tokenizer, the final step
+    and losses, where it was saved."""
 
     model: GPT
     tokenizer: Tokenizer
@@ -533,50 +251,73 @@ class TrainResult:
     ckpt_dir: Path
 
 
+@dataclass
+class TrainSetup:
+    """What a run works on, resolved once: the model, its tokenizer, the token splits,
+    where checkpoints go, and the checkpoint it resumes from (if any)."""
+
+    model: GPT
+    tokenizer: Tokenizer
+    train_data: torch.Tensor
+    val_data: torch.Tensor
+    ckpt_dir: Path
+    checkpoint: Checkpoint | None
+
+
 def make_tokenizer(kind: str, text: str) -> Tokenizer:
     """A character tokenizer over `text`'s characters ('char') or GPT-2's BPE ('gpt2')."""
     return CharTokenizer.from_text(text) if kind == "char" else get_tokenizer("gpt2")
 
 
+def _same_model(cfg: GPTConfig | None, ck: Checkpoint) -> None:
+    if cfg is not None and cfg != ck.model.cfg:
+        diff = {
+            k: (v, getattr(cfg, k))
+            for k, v in dataclasses.asdict(ck.model.cfg).items()
+            if getattr(cfg, k) != v
+        }
+        raise CheckpointError(
+            f"the checkpoint in {ck.path} is a different model; (checkpoint, asked): {diff}"
+        )
+
+
 def _prepare(
-    cfg: GPTConfig | None, tc: TrainConfig, resume: bool, overwrite: bool
-) -> tuple:
+    cfg: GPTConfig | None,
+    tc: TrainConfig,
+    resume: bool,
+    overwrite: bool,
+    text: str | None = None,
+    tok: Tokenizer | None = None,
+    ck: Checkpoint | None = None,
+) -> TrainSetup:
     ckpt_dir = Path(tc.out_dir) / "checkpoint"
-    text = load_text(tc.data)
-    ck = None
+    text = load_text(tc.data) if text is None else text
     if resume:
-        ck = load_checkpoint(ckpt_dir)
-        if cfg is not None and cfg != ck.model.cfg:
-            diff = {
-                k: (v, getattr(cfg, k))
-                for k, v in dataclasses.asdict(ck.model.cfg).items()
-                if getattr(cfg, k) != v
-            }
-            raise CheckpointError(
-                f"the checkpoint in {ckpt_dir} is a different model; (checkpoint, asked): {diff}"
-            )
+        ck = ck or load_checkpoint(ckpt_dir)
+        _same_model(cfg, ck)
         model, tok = ck.model, ck.tokenizer
     else:
-        if (ckpt_dir / STATE_FILE).exists() or _siblings(ckpt_dir)[1].exists():
-            if not overwrite:
-                raise TrainError(
-                    f"{ckpt_dir} holds a checkpoint: pass --resume to continue it or --overwrite to start over"
-                )
-        cfg, tok = cfg or GPTConfig(), make_tokenizer(tc.tokenizer, text)
+        if has_checkpoint(ckpt_dir) and not overwrite:
+            raise TrainError(
+                f"{ckpt_dir} holds a checkpoint: pass --resume to continue it "
+                "or --overwrite to start over"
+            )
+        cfg, tok = cfg or GPTConfig(), tok or make_tokenizer(tc.tokenizer, text)
         if cfg.vocab_size < tok.n_vocab:
             raise ConfigError(
-                f"vocab_size={cfg.vocab_size} is smaller than the {tc.tokenizer} tokenizer's {tok.n_vocab} tokens"
+                f"vocab_size={cfg.vocab_size} is smaller than the {tc.tokenizer} "
+                f"tokenizer's {tok.n_vocab} tokens"
             )
         torch.manual_seed(tc.seed)
         model = GPT(cfg)
-    train_data, val_data = train_val_split(
-        torch.tensor(encode(tok, text), dtype=torch.long), tc.val_fraction
-    )
+    ids = torch.tensor(encode(tok, text), dtype=torch.long)
+    train_data, val_data = train_val_split(ids, tc.val_fraction)
     if len(val_data) <= model.cfg.max_seq_len:
         raise DataError(
-            f"the validation split has {len(val_data)} tokens; need more than max_seq_len={model.cfg.max_seq_len}"
+            f"the validation split has {len(val_data)} tokens; "
+            f"need more than max_seq_len={model.cfg.max_seq_len}"
         )
-    return model, tok, ck, train_data, val_data, ckpt_dir
+    return TrainSetup(model, tok, train_data, val_data, ckpt_dir, ck)
 
 
 def _log(path: Path, row: dict[str, Any]) -> None:
@@ -584,6 +325,22 @@ def _log(path: Path, row: dict[str, Any]) -> None:
         f.write(json.dumps(row) + "\n")
 
 # %% ../nbs/05_training.ipynb #3c824526
+def _resume_optimizer(
+    raw: GPT, tc: TrainConfig, ck: Checkpoint | None, device: torch.device
+) -> tuple[torch.optim.Optimizer, int]:
+    """AdamW for `raw`, with the checkpoint's state when resuming; and the first step."""
+    opt = configure_optimizer(
+        raw, tc.lr, tc.weight_decay, (tc.beta1, tc.beta2), device.type
+    )
+    if ck is None:
+        return opt, 0
+    restore_optimizer(opt, ck)
+    for g in opt.param_groups:
+        g["betas"] = (tc.beta1, tc.beta2)  # these may be changed on resume
+    opt.param_groups[0]["weight_decay"] = tc.weight_decay
+    return opt, ck.step
+
+
 def train(
     cfg: GPTConfig | None = None,
     tc: TrainConfig | None = None,
@@ -591,369 +348,174 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     print_fn: Callable[[str], None] = print,
+    *,
+    text: str | None = None,
+    tokenizer: Tokenizer | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> TrainResult:
-    """Train a GPT as `tc` says, in one process or as one rank of a `torchrun` job; returns the trained model."""
-    from tqdm.auto import tqdm
-
+    """Train a GPT as `tc` says, in one process or as one rank of a `torchrun` job;
+    returns the trained model. `text`, `tokenizer` and `checkpoint` (to resume from) may
+    be passed in when the caller has already loaded them, so nothing is read twice."""
     tc = tc or TrainConfig()
     rank, local_rank, world = init_distributed()
     device = resolve_device(tc.device, local_rank)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    raw, tok, ck, train_data, val_data, ckpt_dir = _prepare(cfg, tc, resume, overwrite)
+    s = _prepare(cfg, tc, resume, overwrite, text, tokenizer, checkpoint)
     if rank == 0:
-        print_fn(f"model: {raw.cfg} ({raw.num_params():,} parameters)\ntraining: {tc}")
-    raw = raw.to(device).train()
-    opt = configure_optimizer(
-        raw, tc.lr, tc.weight_decay, (tc.beta1, tc.beta2), device.type
-    )
-    step = 0
-    if ck is not None:
-        restore_optimizer(opt, ck)
-        step = ck.step
-        for g in opt.param_groups:
-            g["betas"] = (tc.beta1, tc.beta2)  # these may be changed on resume
-        opt.param_groups[0]["weight_decay"] = tc.weight_decay
-    model = torch.compile(raw) if tc.compile else raw
+        n = s.model.num_params()
+        print_fn(f"model: {s.model.cfg} ({n:,} parameters)\ntraining: {tc}")
+    raw = s.model.to(device).train()
+    opt, step = _resume_optimizer(raw, tc, s.checkpoint, device)
+    model: nn.Module = torch.compile(raw) if tc.compile else raw  # type: ignore[assignment]
     if world > 1:
-        model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[local_rank] if device.type == "cuda" else None
-        )
-    amp, T, decay_iters = (
-        autocast_for(device, tc.dtype),
-        raw.cfg.max_seq_len,
-        tc.lr_decay_iters or tc.max_iters,
-    )
+        ids = [local_rank] if device.type == "cuda" else None
+        model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
     metrics = Path(tc.out_dir) / "metrics.jsonl"
     if rank == 0:
         metrics.parent.mkdir(parents=True, exist_ok=True)
         _truncate_metrics(metrics, step) if resume else metrics.write_text("")
-    bar = tqdm(
-        total=tc.max_iters,
-        initial=step,
-        disable=not progress or rank != 0,
-        desc="train",
-        unit="step",
-        dynamic_ncols=True,
-    )
-    say = bar.write if progress else print_fn
-    evaluate = lambda: estimate_loss(
-        raw,
-        val_data,
-        T,
-        tc.batch_size,
-        tc.eval_iters,
-        tc.seed,
-        device,
-        amp,
-        rank,
-        world,
-    )
-    train_loss = val_loss = None
-    if step == 0:
-        val_loss = evaluate()
-        if rank == 0:
-            _log(
-                metrics,
-                dict(
-                    step=0,
-                    val_loss=val_loss,
-                    lr=get_lr(0, tc.lr, tc.min_lr, tc.warmup_iters, decay_iters),
-                ),
-            )
-    loss_sum, norm_sum, n, toks, t_train = (
-        torch.zeros((), device=device),
-        torch.zeros((), device=device),
-        0,
-        0,
-        0.0,
-    )
-    while step < tc.max_iters:
-        t0 = time.perf_counter()
-        lr = get_lr(step, tc.lr, tc.min_lr, tc.warmup_iters, decay_iters)
-        X, Y = (
-            t.to(device)
-            for t in get_batches(
-                train_data,
-                T,
-                tc.batch_size,
-                tc.grad_accum_steps,
-                step,
-                tc.seed,
-                rank,
-                world,
-            )
-        )
-        torch.manual_seed(
-            _mix(tc.seed, step, rank + 1)
-        )  # dropout masks: a function of the step
-        loss, norm = train_step(model, opt, X, Y, lr, tc.grad_clip, amp)
-        loss_sum += loss
-        norm_sum += norm.float()
-        step, n, toks, row = step + 1, n + 1, toks + X.numel() * world, {}
-        if step % tc.log_interval == 0 or step == tc.max_iters:
-            if world > 1:
-                dist.all_reduce(loss_sum, op=dist.ReduceOp.AVG)
-            train_loss = loss_sum.item() / n  # .item() waits for the GPU: honest timing
-            t_train += time.perf_counter() - t0
-            row = dict(
-                train_loss=train_loss,
-                lr=lr,
-                grad_norm=norm_sum.item() / n,
-                tokens_per_sec=round(toks / t_train, 1),
-            )
-            bar.set_postfix(
-                loss=f"{train_loss:.3f}", tok_s=f"{toks / t_train:,.0f}", refresh=False
-            )
-            loss_sum.zero_()
-            norm_sum.zero_()
-            n, toks, t_train = 0, 0, 0.0
-        else:
-            t_train += time.perf_counter() - t0
-        if step % tc.eval_interval == 0 or step == tc.max_iters:
-            val_loss = row["val_loss"] = evaluate()
-            row.setdefault("lr", lr)
-            if rank == 0:
-                say(
-                    f"step {step}: train loss {train_loss or float('nan'):.4f}, val loss {val_loss:.4f}"
-                )
-        if row and rank == 0:
-            _log(metrics, dict(step=step, **row))
-        if rank == 0 and (step % tc.ckpt_interval == 0 or step == tc.max_iters):
-            save_checkpoint(
-                ckpt_dir,
-                raw,
-                opt,
-                tok,
-                tc,
-                step,
-                train_loss=train_loss,
-                val_loss=val_loss,
-            )
-        bar.update(1)
-    bar.close()
+    loop = _Loop(model, raw, opt, s, tc, device, rank, world, metrics)
+    step, train_loss, val_loss = loop.run(step, progress, print_fn)
     if world > 1:
         dist.barrier()
-    return TrainResult(raw.eval(), tok, step, train_loss, val_loss, ckpt_dir)
+    return TrainResult(raw.eval(), s.tokenizer, step, train_loss, val_loss, s.ckpt_dir)
 
-# %% ../nbs/05_training.ipynb #a16882dd
-@torch.no_grad()
-def sample(
-    model: GPT,
-    tokenizer: Tokenizer,
-    prompt: str = "\n",
-    max_new_tokens: int = 500,
-    temperature: float = 0.8,
-    top_k: int | None = None,
-    seed: int = 0,
-) -> str:
-    """Prompt plus `max_new_tokens` sampled tokens (a plain loop: the last `max_seq_len` tokens are fed each time)."""
-    dev = next(model.parameters()).device
-    g = torch.Generator(device=dev).manual_seed(seed)
-    idx = torch.tensor([encode(tokenizer, prompt)], dtype=torch.long, device=dev)
-    for _ in range(max_new_tokens):
-        logits = (
-            model(idx[:, -model.cfg.max_seq_len :], last_only=True)[0][:, -1].float()
-            / temperature
+# %% ../nbs/05_training.ipynb #3c824527
+@dataclass
+class _Loop:
+    """The training loop's fixed parts; `run` goes from a step to `tc.max_iters`."""
+
+    model: nn.Module  # what trains: the model, compiled and/or wrapped in DDP
+    raw: GPT  # the model itself (evaluated and saved)
+    opt: torch.optim.Optimizer
+    s: TrainSetup
+    tc: TrainConfig
+    device: torch.device
+    rank: int
+    world: int
+    metrics: Path
+
+    def lr(self, step: int) -> float:
+        tc = self.tc
+        decay = tc.lr_decay_iters or tc.max_iters
+        return get_lr(step, tc.lr, tc.min_lr, tc.warmup_iters, decay)
+
+    def evaluate(self) -> float:
+        tc, amp = self.tc, autocast_for(self.device, self.tc.dtype)
+        T = self.raw.cfg.max_seq_len
+        return estimate_loss(
+            self.raw,
+            self.s.val_data,
+            T,
+            tc.batch_size,
+            tc.eval_iters,
+            tc.seed,
+            self.device,
+            amp,
+            self.rank,
+            self.world,
         )
-        if top_k is not None:
-            logits[
-                logits < torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]
-            ] = -math.inf
-        idx = torch.cat(
-            [idx, torch.multinomial(F.softmax(logits, dim=-1), 1, generator=g)], dim=1
+
+    def log(self, row: dict[str, Any]) -> None:
+        if self.rank == 0:
+            _log(self.metrics, row)
+
+    def step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """One optimizer step: (loss, gradient norm, tokens seen by all processes)."""
+        tc, T = self.tc, self.raw.cfg.max_seq_len
+        X, Y = get_batches(
+            self.s.train_data,
+            T,
+            tc.batch_size,
+            tc.grad_accum_steps,
+            step,
+            tc.seed,
+            self.rank,
+            self.world,
         )
-    return decode(tokenizer, idx[0].tolist())
-
-# %% ../nbs/05_training.ipynb #d096e8cc
-def _bool(s: str) -> bool:
-    if s.lower() in ("1", "true", "yes", "on"):
-        return True
-    if s.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
-
-
-def int_or_none(s: str) -> int | None:
-    """Parse an int, or 'none'/'null' as None."""
-    return None if s.lower() in ("none", "null") else int(s)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise ConfigError(message)  # one line, through the CLI's LLMError handler
-
-
-def _field_help(cls: type) -> dict[str, str]:
-    # field name -> the comment after it in the dataclass's source: the config's comments are the CLI's help
-    try:
-        src = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    return {
-        k: v.replace("%", "%%")
-        for k, v in re.findall(r"^\s+(\w+):[^#\n]*#\s*(.+)$", src, flags=re.M)
-    }
-
-
-def preset_train_defaults(name: str) -> dict[str, Any]:
-    """TrainConfig overrides that go with a model preset: character level for 'char'/'tiny', GPT-2 BPE otherwise."""
-    if name == "char":
-        return {}
-    if name == "tiny":
-        return dict(
-            out_dir="out/tiny",
-            max_iters=200,
-            eval_interval=50,
-            eval_iters=10,
-            ckpt_interval=200,
+        X, Y = X.to(self.device), Y.to(self.device)
+        torch.manual_seed(mix_seed(tc.seed, step, self.rank + 1))  # dropout masks
+        amp = autocast_for(self.device, tc.dtype)
+        loss, norm = train_step(
+            self.model, self.opt, X, Y, self.lr(step), tc.grad_clip, amp
         )
-    return dict(
-        tokenizer="gpt2",
-        out_dir=f"out/shakespeare-{name}",
-        batch_size=8,
-        lr=6e-4,
-        min_lr=6e-5,
-        eval_iters=50,
-    )
+        return loss, norm, X.numel() * self.world
 
+    def run(
+        self, step: int, progress: bool, print_fn: Callable[[str], None]
+    ) -> tuple[int, float | None, float | None]:
+        """Train from `step` to `max_iters`: returns the last step and the last losses."""
+        from tqdm.auto import tqdm
 
-def train_parser() -> argparse.ArgumentParser:
-    """The argument parser of `llm-from-scratch train`: options plus one flag per GPTConfig and TrainConfig field."""
-    p = _Parser(
-        prog="llm-from-scratch train",
-        description="Train a GPT. With no options: a character-level model on TinyShakespeare (nanoGPT's CPU run, "
-        "a few minutes on a laptop). Settings: preset < --config file < flags.",
-        epilog="Several processes: torchrun --nproc_per_node N $(which llm-from-scratch) train [options]",
-    )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="YAML, TOML or JSON file of model and training fields (and `preset`)",
-    )
-    p.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        help="model preset (default char; seed: 6 layers x 384, GPT-2 BPE)",
-    )
-    p.add_argument(
-        "--resume", action="store_true", help="continue from OUT_DIR/checkpoint"
-    )
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="start over even if OUT_DIR already holds a checkpoint",
-    )
-    p.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="no progress bar; print evaluations instead",
-    )
-    p.add_argument(
-        "--sample-tokens",
-        type=int,
-        default=500,
-        metavar="N",
-        help="tokens to sample at the end (0: none)",
-    )
-    p.add_argument(
-        "--prompt", default="\n", help="prompt of the final sample (default: a newline)"
-    )
-    types = {
-        "int": int,
-        "float": float,
-        "bool": _bool,
-        "str": str,
-        "int | None": int_or_none,
-    }
-    for title, cls in (
-        ("model fields (GPTConfig; defaults from the preset)", GPTConfig),
-        ("training fields (TrainConfig)", TrainConfig),
-    ):
-        group, helps = p.add_argument_group(title), _field_help(cls)
-        for f in dataclasses.fields(cls):
-            hint = helps.get(f.name, "") + (
-                "" if cls is GPTConfig else f" (default: {f.default})"
-            )
-            group.add_argument(
-                "--" + f.name.replace("_", "-"),
-                dest=f.name,
-                type=types[f.type],
-                default=argparse.SUPPRESS,
-                metavar=f.type.split()[0].upper(),
-                help=hint,
-            )
-    return p
-
-# %% ../nbs/05_training.ipynb #e8903396
-def resolve_configs(args: dict[str, Any]) -> tuple[GPTConfig, TrainConfig]:
-    """Model and training configs from parsed `train` arguments: preset < config file < flags (< checkpoint on resume)."""
-    gpt_names, tc_names = (
-        {f.name for f in dataclasses.fields(c)} for c in (GPTConfig, TrainConfig)
-    )
-    file = dict(read_config_file(args["config"])) if args.get("config") else {}
-    name = args.get("preset") or file.pop("preset", None) or "char"
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    if unknown := sorted(set(file) - gpt_names - tc_names):
-        raise ConfigError(
-            f"unknown field(s) {unknown} in {args['config']}; valid fields: {sorted(gpt_names | tc_names)}"
+        tc = self.tc
+        bar = tqdm(
+            total=tc.max_iters,
+            initial=step,
+            disable=not progress or self.rank != 0,
+            desc="train",
+            unit="step",
+            dynamic_ncols=True,
         )
-    given = {**file, **{k: v for k, v in args.items() if k in gpt_names | tc_names}}
-    model_kw = {k: v for k, v in given.items() if k in gpt_names}
-    tc_kw = {k: v for k, v in given.items() if k in tc_names}
-    if args.get("resume"):
-        out_dir = tc_kw.get(
-            "out_dir", preset_train_defaults(name).get("out_dir", TrainConfig.out_dir)
-        )
-        ck = load_checkpoint(Path(out_dir) / "checkpoint")
-        tc = config_from_dict(
-            {**dataclasses.asdict(ck.train_config), **tc_kw}, TrainConfig
-        )
-        return config_from_dict({**dataclasses.asdict(ck.model.cfg), **model_kw}), tc
-    tc = config_from_dict({**preset_train_defaults(name), **tc_kw}, TrainConfig)
-    if "vocab_size" not in model_kw:
-        model_kw["vocab_size"] = make_tokenizer(
-            tc.tokenizer, load_text(tc.data)
-        ).n_vocab
-    return config_from_dict({**PRESETS[name], **model_kw}), tc
-
-# %% ../nbs/05_training.ipynb #082c988e
-def train_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch train [options]`: train, print a sample and where the checkpoint is. Returns the exit status."""
-    args = vars(train_parser().parse_args(list(argv)))
-    cfg, tc = resolve_configs(args)
-    rank = int(os.environ.get("RANK", "0"))
-    try:
-        res = train(
-            cfg,
-            tc,
-            resume=args["resume"],
-            overwrite=args["overwrite"],
-            progress=not args["no_progress"],
-        )
-        if rank == 0:
-            if res.val_loss is None:
-                print(
-                    f"nothing to do: the checkpoint is at step {res.step} >= max_iters={tc.max_iters}"
+        say = bar.write if progress else print_fn
+        train_loss = val_loss = None
+        if step == 0:
+            val_loss = self.evaluate()
+            self.log(dict(step=0, val_loss=val_loss, lr=self.lr(0)))
+        loss_sum = torch.zeros((), device=self.device)
+        norm_sum, n, toks, t_train = torch.zeros((), device=self.device), 0, 0, 0.0
+        while step < tc.max_iters:
+            t0, lr = time.perf_counter(), self.lr(step)
+            loss, norm, k = self.step(step)
+            loss_sum += loss
+            norm_sum += norm.float()
+            step, n, toks, row = step + 1, n + 1, toks + k, {}
+            if step % tc.log_interval == 0 or step == tc.max_iters:
+                if self.world > 1:
+                    dist.all_reduce(loss_sum, op=dist.ReduceOp.AVG)
+                train_loss = (
+                    loss_sum.item() / n
+                )  # .item() waits for the GPU: honest timing
+                t_train += time.perf_counter() - t0
+                row = dict(
+                    train_loss=train_loss,
+                    lr=lr,
+                    grad_norm=norm_sum.item() / n,
+                    tokens_per_sec=round(toks / t_train, 1),
                 )
+                bar.set_postfix(
+                    loss=f"{train_loss:.3f}",
+                    tok_s=f"{toks / t_train:,.0f}",
+                    refresh=False,
+                )
+                loss_sum.zero_()
+                norm_sum.zero_()
+                n, toks, t_train = 0, 0, 0.0
             else:
-                print(
-                    f"done: step {res.step}, train loss {res.train_loss:.4f}, val loss {res.val_loss:.4f}"
-                )
-            if args["sample_tokens"] > 0:
-                print(
-                    "--- sample ---\n"
-                    + sample(
-                        res.model, res.tokenizer, args["prompt"], args["sample_tokens"]
+                t_train += time.perf_counter() - t0
+            if step % tc.eval_interval == 0 or step == tc.max_iters:
+                val_loss = row["val_loss"] = self.evaluate()
+                row.setdefault("lr", lr)
+                if self.rank == 0:
+                    say(
+                        f"step {step}: train loss {train_loss or float('nan'):.4f}, "
+                        f"val loss {val_loss:.4f}"
                     )
-                    + "\n---"
+            if row:
+                self.log(dict(step=step, **row))
+            if self.rank == 0 and (
+                step % tc.ckpt_interval == 0 or step == tc.max_iters
+            ):
+                save_checkpoint(
+                    self.s.ckpt_dir,
+                    self.raw,
+                    self.opt,
+                    self.s.tokenizer,
+                    tc,
+                    step,
+                    train_loss=train_loss,
+                    val_loss=val_loss,
                 )
-            print(
-                f"checkpoint: {res.ckpt_dir}\ngenerate from it: llm-from-scratch generate --checkpoint {res.ckpt_dir} "
-                f'--prompt "ROMEO:"'
-            )
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
-    return 0
+            bar.update(1)
+        bar.close()
+        return step, train_loss, val_loss

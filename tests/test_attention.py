@@ -1,4 +1,5 @@
-"""Tests for llm_from_scratch.attention: the manual path vs SDPA, causality, the KV cache, the attention explorer."""
+"""Tests for llm_from_scratch.attention (the manual path vs SDPA, causality, the KV cache) and the attention
+explorer of llm_from_scratch.viz."""
 import math
 
 import pytest
@@ -6,17 +7,19 @@ import torch
 import torch.nn.functional as F
 
 from llm_from_scratch.attention import (
-    AttentionError,
-    AttentionExplorer,
     CausalSelfAttention,
     KVCache,
     attention,
-    attention_explorer,
     causal_mask,
+)
+from llm_from_scratch.config import GPTConfig, LLMError
+from llm_from_scratch.viz import (
+    AttentionError,
+    AttentionExplorer,
+    attention_explorer,
     plot_attention_heads,
     token_labels,
 )
-from llm_from_scratch.config import GPTConfig, LLMError
 
 
 def cfg_(**kw) -> GPTConfig:

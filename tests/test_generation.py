@@ -4,13 +4,10 @@ Reference models are random tiny `transformers.GPT2LMHeadModel`s saved with `sav
 `from_pretrained`; their weights are scaled up so that distributions are peaky and the chosen end token really occurs.
 """
 import itertools
-import json
 import warnings
 
 import pytest
 import torch
-
-transformers = pytest.importorskip("transformers")  # a dev dependency: installed wherever the tests run
 from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402
 from transformers.generation.logits_process import (  # noqa: E402
     LogitsProcessorList,
@@ -22,6 +19,7 @@ from transformers.generation.logits_process import (  # noqa: E402
 )
 from transformers.utils import logging as hf_logging  # noqa: E402
 
+from llm_from_scratch.checkpoint import from_pretrained  # noqa: E402
 from llm_from_scratch.config import GPTConfig  # noqa: E402
 from llm_from_scratch.generation import (  # noqa: E402
     DecodeContext,
@@ -31,7 +29,7 @@ from llm_from_scratch.generation import (  # noqa: E402
     process_logits,
     stream,
 )
-from llm_from_scratch.model import GPT, from_pretrained  # noqa: E402
+from llm_from_scratch.model import GPT  # noqa: E402
 
 hf_logging.set_verbosity_error()
 V, EOS, PAD = 40, 10, 2   # tiny vocabulary; EOS is a token the seed-0 model emits (see test_eos_occurs)
@@ -335,14 +333,14 @@ def test_decode_stream_holds_back_partial_characters():
 
 @pytest.fixture(scope="module")
 def char_ckpt(tmp_path_factory):
-    from llm_from_scratch.model import save_model
-    from llm_from_scratch.tokenizer import CharTokenizer, tokenizer_to_dict
+    from llm_from_scratch.checkpoint import save_checkpoint
+    from llm_from_scratch.config import TrainConfig
+    from llm_from_scratch.tokenizer import CharTokenizer
     tok = CharTokenizer("\n abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:.,!?")
     torch.manual_seed(0)
     m = GPT(GPTConfig(vocab_size=tok.n_vocab, max_seq_len=32, n_layers=2, n_heads=2, d_model=32, dropout=0.0))
     d = tmp_path_factory.mktemp("ckpt") / "checkpoint"
-    save_model(m, d)
-    (d / "tokenizer.json").write_text(json.dumps(tokenizer_to_dict(tok)))
+    save_checkpoint(d, m, torch.optim.AdamW(m.parameters()), tok, TrainConfig(), step=0)
     return d, m, tok
 
 
@@ -410,7 +408,6 @@ def test_cli_pretrained_gpt2_and_special_tokens(tmp_path, capsys):
 
 def test_cli_generates_from_a_trained_checkpoint(tmp_path, monkeypatch):
     """End to end: `llm-from-scratch train` writes a checkpoint, `generate` streams from it (the run dir works too)."""
-    pytest.importorskip("llm_from_scratch.trainer")
     from llm_from_scratch.cli import main
     out = tmp_path / "run"
     assert main(["train", "--preset", "tiny", "--max-iters", "2", "--eval-iters", "1", "--eval-interval", "2",

@@ -1,4 +1,5 @@
-"""Tests for `llm_from_scratch.model`: parity with Hugging Face GPT-2, checkpoints, input errors. All offline."""
+"""Tests for `llm_from_scratch.model` and its files (`llm_from_scratch.checkpoint`): parity with Hugging Face GPT-2,
+checkpoints, input errors. All offline."""
 from __future__ import annotations
 
 import json
@@ -11,11 +12,8 @@ import transformers  # a dev dependency (the reference implementation)
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from llm_from_scratch.attention import KVCache
-from llm_from_scratch.config import GPTConfig, count_params, preset
-from llm_from_scratch.model import (
-    GPT,
+from llm_from_scratch.checkpoint import (
     CheckpointError,
-    ModelInputError,
     from_pretrained,
     hf_state_dict,
     load_model,
@@ -24,6 +22,8 @@ from llm_from_scratch.model import (
     save_model,
     to_hf,
 )
+from llm_from_scratch.config import GPTConfig, count_params, preset
+from llm_from_scratch.model import GPT, ModelInputError
 
 transformers.logging.set_verbosity_error()
 
@@ -66,7 +66,7 @@ def next_token_targets(idx: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("i", range(len(HF_CONFIGS)))
 def test_logits_and_loss_match_hf(hf_dirs, i):
     hf, d = hf_dirs[i]
-    ours = GPT.from_pretrained(d)
+    ours = from_pretrained(d)
     c = hf.config
     assert not ours.training and ours.cfg.d_ff == (c.n_inner or 4 * c.n_embd) and ours.cfg.layer_norm_eps == c.layer_norm_epsilon
     assert ours.num_params() == sum(p.numel() for p in hf.parameters())
@@ -106,7 +106,7 @@ def hf_state_dict_from(hf: GPT2LMHeadModel) -> dict[str, torch.Tensor]:
 def test_conv1d_transpose_matters(hf_dirs):
     # the attention c_proj is square: loading it untransposed would not fail on shape, only on numbers
     hf, d = hf_dirs[1]
-    ours = GPT.from_pretrained(d)
+    ours = from_pretrained(d)
     w_hf = hf.transformer.h[0].attn.c_proj.weight
     assert torch.equal(ours.h[0].attn.c_proj.weight, w_hf.t()) and not torch.equal(w_hf, w_hf.t())
 
@@ -199,7 +199,7 @@ def test_save_hf_round_trip(tmp_path):
         ref = m(idx)[0]
         assert (hf(input_ids=idx).logits - ref).abs().max() < 1e-4
         assert (to_hf(m)(input_ids=idx).logits - ref).abs().max() < 1e-4
-        assert torch.equal(GPT.from_pretrained(tmp_path)(idx)[0], ref)
+        assert torch.equal(from_pretrained(tmp_path)(idx)[0], ref)
     assert set(hf_state_dict(m)) | {"lm_head.weight"} == set(hf.state_dict())
     with pytest.raises(CheckpointError, match="bias"): save_hf(GPT(preset("tiny", bias=False)), tmp_path / "nobias")
 

@@ -13,20 +13,23 @@ from pathlib import Path
 import pytest
 import torch
 
+from llm_from_scratch.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 from llm_from_scratch.cli import main
-from llm_from_scratch.config import preset
-from llm_from_scratch.model import GPT, CheckpointError, load_model
+from llm_from_scratch.config import TrainConfig, preset
+from llm_from_scratch.data import get_batches
+from llm_from_scratch.model import GPT
 from llm_from_scratch.tokenizer import CharTokenizer, tokenizer_from_dict
 from llm_from_scratch.trainer import (
-    TrainConfig,
     TrainError,
     configure_optimizer,
-    get_batches,
     get_lr,
-    load_checkpoint,
     read_metrics,
     restore_optimizer,
-    save_checkpoint,
     train,
     train_step,
 )
@@ -392,6 +395,6 @@ def test_ddp_two_processes_equal_one_process(corpus, tmp_path):
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.*ml")), ids=lambda p: p.name)
 def test_example_configs_are_valid(path):
-    from llm_from_scratch.trainer import resolve_configs, train_parser
-    cfg, tc = resolve_configs(vars(train_parser().parse_args(["--config", str(path), "--vocab-size", "50257"])))
-    assert cfg.n_layers >= 1 and tc.max_iters >= 1
+    from llm_from_scratch.cli import resolve_configs, train_parser
+    plan = resolve_configs(vars(train_parser().parse_args(["--config", str(path), "--vocab-size", "50257"])))
+    assert plan.cfg.n_layers >= 1 and plan.tc.max_iters >= 1 and plan.text is None   # vocab_size given: no corpus read
