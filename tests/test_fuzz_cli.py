@@ -157,7 +157,7 @@ CASES = [
     ("generate-bad-config", G, r"config\.json", "bad-config"),
     ("generate-pretrained-missing", ["generate", "--pretrained", "{tmp}/nothing"], r"--pretrained\b", None),
     # --- prompts ------------------------------------------------------------------------------------------------------
-    ("prompt-empty", [*G, "--prompt", ""], r"--prompt\b.*empty", None),
+    ("prompt-empty", [*G, "--prompt", ""], r"empty prompt.*--prompt\b|--prompt\b.*empty", None),
     ("prompt-unknown-chars", [*G, "--prompt", "日本"], r"--prompt\b", None),
     ("prompt-special-token", ["generate", "--checkpoint", "{bpe}", "--prompt", "<|endoftext|>", "--max-new-tokens", "3"],
      r"--allow-special\b", None),
