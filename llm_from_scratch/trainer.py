@@ -199,7 +199,9 @@ def _truncate_metrics(path: Path, step: int) -> str | None:
     text = "".join(json.dumps(r) + "\n" for r in rows if r.get("step", 0) <= step)
     atomic_write(path, lambda p: Path(p).write_text(text))
     return (
-        f"dropped the torn last line of {path} (a kill cut it short)" if torn else None
+        f"dropped the torn last line of {path.name} (a kill cut it short)"
+        if torn
+        else None
     )
 
 # %% ../nbs/05_training.ipynb #2bca57b8

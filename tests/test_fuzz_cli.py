@@ -259,6 +259,15 @@ def test_disk_full_while_saving_keeps_the_checkpoint(world, tmp_path, capsys, mo
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint", "metrics.jsonl"]
 
 
+def test_checkpoint_files_share_one_mode(world):
+    """Every file of a checkpoint gets the mode any new file of the user's gets (0o666 less the umask), not a mix of
+    mkstemp's private 0o600 and the usual 0o644."""
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (world["good"] / "checkpoint").iterdir()}
+    assert set(modes.values()) == {0o666 & ~umask}, modes
+
+
 def test_cli_flags_count():
     """The table is the promise of the issue: at least 40 bad inputs, grouped."""
     assert len(CASES) >= 40
