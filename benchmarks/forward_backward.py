@@ -3,11 +3,15 @@
     python benchmarks/forward_backward.py                 # the three configs of issue 3
     python benchmarks/forward_backward.py --rounds 8      # more rounds: steadier numbers
     python benchmarks/forward_backward.py --configs char  # one config
+    python benchmarks/forward_backward.py --configs bpe-seed-16 --rounds 3   # chapter 8: chunked loss, checkpointing
 
 A training step is forward + loss + backward + optimizer step (AdamW, lr 3e-4). Our model uses torch's AdamW with
 `fused=True` (one kernel over all parameters; falls back to `foreach=True` where fused is not available); HF uses the
 default `torch.optim.AdamW()`, as its `Trainer` would without `optim=adamw_torch_fused`. A third row times our model with
-the default AdamW too, so the optimizer's share of the gain is visible.
+the default AdamW too, so the optimizer's share of the gain is visible. At the GPT-2 vocabulary, three more rows time
+chapter 8's options (`llm_from_scratch.fast.LowMemoryLoss`): the chunked LM-head cross-entropy, activation
+checkpointing per block, and both. Every row also reports the peak extra resident memory of its forward + backward
+(`llm_from_scratch.fast.peak_memory`, Linux), measured in the timed rounds.
 
 The machine is shared and noisy, so the models are timed in alternating rounds (ours, HF, ours, HF, ... with the order
 flipped every round). Reported: the median tok/s over rounds, the best round's tok/s, the median of the per-round
@@ -26,13 +30,21 @@ import torch
 
 from llm_from_scratch.checkpoint import hf_state_dict
 from llm_from_scratch.config import GPTConfig
+from llm_from_scratch.fast import LowMemoryLoss, peak_memory
 from llm_from_scratch.model import GPT
 
 CONFIGS = {  # name: (GPTConfig fields, batch size); the sequence length T is max_seq_len
     "char-small": (dict(vocab_size=65, max_seq_len=64, n_layers=4, n_heads=4, d_model=128), 12),
     "char-seed": (dict(vocab_size=65, max_seq_len=256, n_layers=6, n_heads=6, d_model=384), 8),
     "bpe-seed": (dict(vocab_size=50257, max_seq_len=256, n_layers=6, n_heads=6, d_model=384), 8),
+    "bpe-seed-16": (dict(vocab_size=50257, max_seq_len=256, n_layers=6, n_heads=6, d_model=384), 16),
 }
+LOW_MEMORY = {  # chapter 8's rows, for configs with a large vocabulary: LowMemoryLoss(chunk_size, checkpoint_blocks)
+    "ours chunked loss": (256, False),
+    "ours checkpointed": (0, True),
+    "ours chunked+ckpt": (256, True),
+}
+PEAK: dict[str, int] = {}  # row -> peak extra memory (bytes) of its last forward + backward
 
 
 def make_models(cfg: GPTConfig, seed: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -57,11 +69,17 @@ def adamw(params, fused: bool) -> torch.optim.Optimizer:
     except (RuntimeError, TypeError): return torch.optim.AdamW(params, lr=3e-4, foreach=True)
 
 
-def step_fn(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, is_hf: bool):
+def step_fn(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, is_hf: bool,
+            name: str = ""):
     def step() -> float:
-        if is_hf: loss = model(input_ids=x, labels=x).loss       # HF shifts labels inside
-        else: loss = model(x, y)[1]
-        loss.backward()
+        out = {}
+
+        def fwd_bwd():
+            if is_hf: out["loss"] = model(input_ids=x, labels=x).loss       # HF shifts labels inside
+            else: out["loss"] = model(x, y)[1]
+            out["loss"].backward()
+        PEAK[name] = peak_memory(fwd_bwd) or 0
+        loss = out["loss"]
         opt.step()
         opt.zero_grad(set_to_none=True)
         return loss.item()
@@ -96,10 +114,17 @@ def bench(name: str, rounds: int, steps: int | None, dropout: float) -> dict[str
     ours_default = GPT(cfg).train()
     ours_default.load_state_dict(ours.state_dict())
     runs = {
-        "ours (AdamW fused)": step_fn(ours, adamw(ours.parameters(), fused=True), x, y, False),
-        "HF (AdamW default)": step_fn(hf, adamw(hf.parameters(), fused=False), x_hf, None, True),
-        "ours (AdamW default)": step_fn(ours_default, adamw(ours_default.parameters(), fused=False), x, y, False),
+        "ours (AdamW fused)": step_fn(ours, adamw(ours.parameters(), fused=True), x, y, False, "ours (AdamW fused)"),
+        "HF (AdamW default)": step_fn(hf, adamw(hf.parameters(), fused=False), x_hf, None, True, "HF (AdamW default)"),
+        "ours (AdamW default)": step_fn(ours_default, adamw(ours_default.parameters(), fused=False), x, y, False,
+                                        "ours (AdamW default)"),
     }
+    if cfg.vocab_size > 1000:  # chapter 8's memory options, each on its own copy of the weights
+        for k, (chunk, ckpt) in LOW_MEMORY.items():
+            m = GPT(cfg).train()
+            m.load_state_dict(ours.state_dict())
+            runs[k] = step_fn(LowMemoryLoss(m, chunk, ckpt), adamw(m.parameters(), fused=True), x, y, False, k)
+
     for step in runs.values(): step()                      # warm up: allocator, optimizer state
     if steps is None:                                      # ~1 s per timed block
         steps = max(1, round(1.0 / timed(runs["HF (AdamW default)"], 1)))
@@ -117,7 +142,8 @@ def bench(name: str, rounds: int, steps: int | None, dropout: float) -> dict[str
           f"HF {l_hf:.4f}")
     for k in runs:
         print(f"  {k:22s} median {out[k]:8.0f} tok/s  best {best[k]:8.0f} tok/s   vs HF: x{ratios[k]:.2f} (median of rounds), "
-              f"x{best[k] / best['HF (AdamW default)']:.2f} (best rounds)")
+              f"x{best[k] / best['HF (AdamW default)']:.2f} (best rounds)   peak fwd+bwd memory {PEAK[k] / 1e6:6.0f} MB "
+              f"(x{PEAK[k] / max(PEAK['HF (AdamW default)'], 1):.2f} HF)")
     return {"ratio": ratios["ours (AdamW fused)"], "best_ratio": best["ours (AdamW fused)"] / best["HF (AdamW default)"], **out}
 
 

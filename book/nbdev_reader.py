@@ -15,6 +15,7 @@ Used two ways by `book/_config.yml`:
   | `#| output: false`                  | output removed (`remove-output`)                             |
   | `#| eval: false`                    | tag `skip-execution` (the site never executes anyway)        |
   | `#| code-fold: true` / `show`       | input folded behind a toggle (`hide-input`)                  |
+  | `#| code-summary: TEXT`             | the folded input's toggle reads TEXT (Quarto's name)         |
 
   Every `#|` line is dropped from the shown source.
 - as a Sphinx extension (`local_extensions`): registers the vendored JavaScript folder (`book/_vendor`, filled by
@@ -81,6 +82,8 @@ def nbdev_to_book(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "output" in d and _is_false(d["output"]): tags.append("remove-output")
         if "eval" in d and _is_false(d["eval"]): tags.append("skip-execution")
         if "code_fold" in d and d["code_fold"].lower() in ("true", "show"): tags.append("hide-input")
+        if d.get("code_summary"):  # myst-nb reads the toggle's text from the cell's `mystnb` metadata
+            cell.metadata.setdefault("mystnb", {})["code_prompt_show"] = d["code_summary"].strip("\"'")
         cell.source = code
         if tags: cell.metadata["tags"] = list(dict.fromkeys(tags))
         exported = [k for k in _EXPORT_KINDS if k in d]
@@ -136,10 +139,43 @@ def _escape_docstring(app, what, name, obj, options, lines: list[str]) -> None:
     lines[:] = [markdown_docstring_to_rst(line) for line in lines]
 
 
+_FONTAWESOME_JS = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+_SEARCH_JS = re.compile(r'<script src="((?:\.\./)*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js))">')
+
+
+def _lighten_pages(app, exception) -> None:
+    """Post-process the built pages. pydata-sphinx-theme puts Font Awesome's 1.5 MB JavaScript (icons as SVG) on every
+    page, though its own CSS already draws the same icons from the Font Awesome web fonts: remove the script. Its
+    search-as-you-type scripts (with the 100 kB search index) block parsing in the page head: defer them."""
+    if exception is not None or app.builder.format != "html": return
+    for page in Path(app.outdir).rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        lean = _SEARCH_JS.sub(r'<script defer src="\1">', _FONTAWESOME_JS.sub("", html))
+        if lean != html: page.write_text(lean, encoding="utf-8")
+
+
+def _defer_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Load the extensions' scripts (copy buttons, toggles, search highlighting, ...) with `defer`, so they no longer
+    hold up parsing the page: they all wait for the DOM anyway, and deferred scripts keep their order. Not
+    documentation_options.js (320 bytes): inline scripts of the theme set fields of the object it defines."""
+    files = context.get("script_files") or []
+    for i, js in enumerate(files):
+        attrs = dict(getattr(js, "attributes", None) or {})
+        name = str(getattr(js, "filename", "") or "")
+        keep = name.endswith("documentation_options.js") or {"async", "defer", "type", "body"} & set(attrs)
+        if name.endswith(".js") and not keep:
+            files[i] = type(js)(js.filename, priority=js.priority, **attrs, defer="defer")
+
+
 def setup(app):
     """Sphinx extension: serve `book/_vendor` (npm bundles copied by the build) and `book/assets` from `_static/`."""
     app.connect("config-inited", _add_static_paths)
     app.connect("builder-inited", _drop_thebe_config)
     app.connect("autodoc-process-docstring", _escape_docstring)
+    app.connect("build-finished", _lighten_pages)
+    app.connect("html-page-context", _defer_scripts)
     app.add_css_file("lfs.css")
+    app.add_js_file("lfs-menu.js", loading_method="defer")
+    # the widget loader, inline: no request of its own, and it starts as soon as the page is parsed
+    app.add_js_file(None, body=(BOOK / "assets" / "lfs-widgets" / "loader.js").read_text(encoding="utf-8"))
     return {"parallel_read_safe": True, "parallel_write_safe": True}

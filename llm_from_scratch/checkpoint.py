@@ -21,9 +21,15 @@ from typing import Any
 
 import torch
 
-from .config import GPTConfig, LLMError, TrainConfig, config_from_dict
+from .config import LLMError, TrainConfig, config_from_dict
 from .data import sha256_file
-from .model import GPT
+from llm_from_scratch.model import (
+    GPT,
+    config_from_hf,
+    from_hf_state_dict,
+    hf_config,
+    hf_state_dict,
+)
 from llm_from_scratch.tokenizer import (
     Tokenizer,
     TokenizerError,
@@ -33,9 +39,9 @@ from llm_from_scratch.tokenizer import (
 
 # %% auto #0
 __all__ = ['STATE_FILE', 'CheckpointError', 'atomic_write', 'read_json', 'read_safetensors', 'load_state', 'save_model',
-           'load_model', 'from_pretrained', 'hf_state_dict', 'save_hf', 'to_hf', 'latest_checkpoint',
-           'recover_checkpoint', 'has_checkpoint', 'save_checkpoint', 'verify_checkpoint', 'load_tokenizer',
-           'load_trained', 'Checkpoint', 'load_checkpoint']
+           'load_model', 'from_pretrained', 'save_hf', 'to_hf', 'latest_checkpoint', 'recover_checkpoint',
+           'has_checkpoint', 'save_checkpoint', 'verify_checkpoint', 'load_tokenizer', 'load_trained', 'Checkpoint',
+           'load_checkpoint']
 
 # %% ../nbs/00_checkpoint.ipynb #c4e1a006
 class CheckpointError(LLMError):
@@ -146,40 +152,6 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> GP
     return load_state(GPT(cfg), read_safetensors(wfile), str(wfile)).to(map_location)
 
 # %% ../nbs/00_checkpoint.ipynb #1d069eaa
-_CONV1D = (
-    "attn.c_attn.weight",
-    "attn.c_proj.weight",
-    "mlp.c_fc.weight",
-    "mlp.c_proj.weight",
-)  # stored (in, out)
-
-
-def _config_from_hf(d: dict[str, Any]) -> GPTConfig:
-    if d.get("model_type", "gpt2") != "gpt2":
-        raise CheckpointError(f"not a GPT-2 checkpoint: model_type={d['model_type']!r}")
-    act = d.get("activation_function", "gelu_new")
-    if act not in ("gelu_new", "gelu_pytorch_tanh"):
-        raise CheckpointError(f"unsupported activation_function {act!r}")
-    for k in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"):
-        if d.get(k):
-            raise CheckpointError(f"unsupported GPT-2 option {k}=True")
-    if not d.get("scale_attn_weights", True):
-        raise CheckpointError("unsupported GPT-2 option scale_attn_weights=False")
-    if not d.get("tie_word_embeddings", True):
-        raise CheckpointError("untied LM head (tie_word_embeddings=False)")
-    return GPTConfig(
-        vocab_size=d["vocab_size"],
-        max_seq_len=d["n_positions"],
-        n_layers=d["n_layer"],
-        n_heads=d["n_head"],
-        d_model=d["n_embd"],
-        d_ff=d.get("n_inner") or 4 * d["n_embd"],
-        dropout=float(d.get("resid_pdrop", 0.0)),
-        bias=True,
-        layer_norm_eps=float(d.get("layer_norm_epsilon", 1e-5)),
-    )
-
-
 def _resolve_pretrained(name_or_path: str | Path) -> Path:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
@@ -211,10 +183,11 @@ def _resolve_pretrained(name_or_path: str | Path) -> Path:
 
 # %% ../nbs/00_checkpoint.ipynb #debc8898
 def from_pretrained(name_or_path: str | Path, dropout: float | None = None) -> GPT:
-    """GPT with Hugging Face GPT-2 weights: a local directory (config.json + model.safetensors) or a Hub name ('gpt2')."""
+    """GPT with Hugging Face GPT-2 weights: a local directory (config.json +
+    model.safetensors) or a Hub name ('gpt2')."""
     path = _resolve_pretrained(name_or_path)
     try:
-        cfg = _config_from_hf(read_json(path / "config.json"))
+        cfg = config_from_hf(read_json(path / "config.json"))
     except (KeyError, TypeError) as e:
         raise CheckpointError(f"config.json in {path} lacks GPT-2 field {e}") from None
     except LLMError as e:
@@ -227,75 +200,43 @@ def from_pretrained(name_or_path: str | Path, dropout: float | None = None) -> G
             f"{path} has only pytorch_model.bin (a pickle, which we never load); "
             "re-save it with save_pretrained(..., safe_serialization=True)"
         )
-    sd = {}
-    for k, v in read_safetensors(wfile).items():
-        k = k.removeprefix("transformer.")
-        if k.endswith((".attn.bias", ".attn.masked_bias")):
-            continue  # causal-mask buffers in old checkpoints
-        sd[k] = (
-            v.t() if k.endswith(_CONV1D) and v.ndim == 2 else v
-        )  # Conv1D (in, out) -> Linear (out, in)
-    if "lm_head.weight" in sd and not torch.equal(
-        sd["lm_head.weight"], sd.get("wte.weight", sd["lm_head.weight"])
+    sd = from_hf_state_dict(read_safetensors(wfile))
+    head = sd.pop("lm_head.weight", None)
+    if (
+        head is not None
+        and "wte.weight" in sd
+        and not torch.equal(head, sd["wte.weight"])
     ):
         raise CheckpointError(
-            "checkpoint's lm_head.weight differs from wte.weight; only tied GPT-2 heads are supported"
+            "checkpoint's lm_head.weight differs from wte.weight; "
+            "only tied GPT-2 heads are supported"
         )
     return load_state(GPT(cfg), sd, str(wfile)).eval()
 
 # %% ../nbs/00_checkpoint.ipynb #b2df55d8
-def hf_state_dict(model: GPT) -> dict[str, torch.Tensor]:
-    """Our weights under Hugging Face GPT2LMHeadModel names and layouts (Conv1D weights transposed back)."""
-    return {
-        f"transformer.{k}": (v.t() if k.endswith(_CONV1D) else v).contiguous()
-        for k, v in model.state_dict().items()
-        if k != "lm_head.weight"
-    }
-
-
-def _hf_config(c: GPTConfig) -> dict[str, Any]:
-    if not c.bias:
-        raise CheckpointError(
-            "GPT-2 checkpoints have biases; this model was built with bias=False"
-        )
-    return dict(
-        model_type="gpt2",
-        architectures=["GPT2LMHeadModel"],
-        vocab_size=c.vocab_size,
-        n_positions=c.max_seq_len,
-        n_ctx=c.max_seq_len,
-        n_embd=c.d_model,
-        n_layer=c.n_layers,
-        n_head=c.n_heads,
-        n_inner=c.d_ff,
-        activation_function="gelu_new",
-        resid_pdrop=c.dropout,
-        embd_pdrop=c.dropout,
-        attn_pdrop=c.dropout,
-        layer_norm_epsilon=c.layer_norm_eps,
-        tie_word_embeddings=True,
-        bos_token_id=50256 if c.vocab_size > 50256 else None,
-        eos_token_id=50256 if c.vocab_size > 50256 else None,
-    )
+def _hf_config(model: GPT) -> dict[str, Any]:
+    try:
+        return hf_config(model.cfg)
+    except LLMError as e:
+        raise CheckpointError(str(e)) from None
 
 
 def save_hf(model: GPT, path: str | Path) -> Path:
-    """Save as a Hugging Face GPT-2 directory that `GPT2LMHeadModel.from_pretrained(path)` loads."""
-    hf, path = _hf_config(model.cfg), Path(path)
+    """Save as a Hugging Face GPT-2 directory that `GPT2LMHeadModel.from_pretrained(path)`
+    loads."""
+    hf, path = _hf_config(model), Path(path)
     _save_weights(path / "model.safetensors", hf_state_dict(model), "pt")
     _save_json(path / "config.json", hf)
     return path
 
 
 def to_hf(model: GPT) -> Any:
-    """The same model as a Hugging Face `transformers.GPT2LMHeadModel` (needs `transformers`), in eval mode."""
+    """The same model as a Hugging Face `transformers.GPT2LMHeadModel` (needs
+    `transformers`), in eval mode."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    hf = GPT2LMHeadModel(
-        GPT2Config(
-            **{k: v for k, v in _hf_config(model.cfg).items() if k != "model_type"}
-        )
-    )
+    cfg = {k: v for k, v in _hf_config(model).items() if k != "model_type"}
+    hf = GPT2LMHeadModel(GPT2Config(**cfg))
     missing, unexpected = hf.load_state_dict(hf_state_dict(model), strict=False)
     if unexpected or set(missing) - {"lm_head.weight"}:
         raise CheckpointError(f"cannot map {missing or unexpected}")

@@ -182,7 +182,8 @@ def data_main(argv: Sequence[str]) -> int:
     )
     a = p.parse_args(argv)
     if a.corpus in CORPORA:
-        print(f"cached at {download(a.corpus)}")
+        path = str(download(a.corpus)).replace(str(Path.home()), "~", 1)
+        print(f"cached at {path}")
     text = load_text(a.corpus)
     n_lines = len(text.splitlines())
     print(f"{len(text):,} characters, {len(set(text))} distinct, {n_lines:,} lines")
@@ -198,21 +199,10 @@ def preset_train_defaults(name: str) -> dict[str, Any]:
     if name == "char":
         return {}
     if name == "tiny":
-        return dict(
-            out_dir="out/tiny",
-            max_iters=200,
-            eval_interval=50,
-            eval_iters=10,
-            ckpt_interval=200,
-        )
-    return dict(
-        tokenizer="gpt2",
-        out_dir=f"out/shakespeare-{name}",
-        batch_size=8,
-        lr=6e-4,
-        min_lr=6e-5,
-        eval_iters=50,
-    )
+        return dict(out_dir="out/tiny", max_iters=200, eval_interval=50, eval_iters=10,
+                    ckpt_interval=200)  # fmt: skip
+    return dict(tokenizer="gpt2", out_dir=f"out/shakespeare-{name}", batch_size=8,
+                lr=6e-4, min_lr=6e-5, eval_iters=50)  # fmt: skip
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -226,47 +216,25 @@ def train_parser() -> argparse.ArgumentParser:
         epilog="Several processes: torchrun --nproc_per_node N "
         "$(which llm-from-scratch) train [options]",
     )
-    add = p.add_argument
-    add(
-        "--config",
-        metavar="FILE",
-        help="YAML, TOML or JSON file of model and training fields (and `preset`)",
-    )
-    add(
-        "--preset",
-        choices=sorted(PRESETS),
-        help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE)",
-    )
-    add("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
-    add(
-        "--overwrite",
-        action="store_true",
-        help="start over even if OUT_DIR already holds a checkpoint",
-    )
-    add(
-        "--no-progress",
-        action="store_true",
-        help="no progress bar; print evaluations instead",
-    )
-    add(
-        "--sample-tokens",
-        type=int,
-        default=500,
-        metavar="N",
-        help="tokens to sample at the end, 0: none (default: %(default)s)",
-    )
-    add(
-        "--prompt", default="\n", help="prompt of the final sample (default: a newline)"
-    )
-    char = {
-        **dataclasses.asdict(config_from_dict(PRESETS["char"])),
-        "vocab_size": "the tokenizer's size",
-    }
-    add_field_flags(
-        p.add_argument_group("model fields (GPTConfig; defaults: the char preset's)"),
-        GPTConfig,
-        char,
-    )
+    # fmt: off
+    p.add_argument("--config", metavar="FILE",
+                   help="YAML, TOML or JSON file of model and training fields (and `preset`)")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over even if OUT_DIR already holds a checkpoint")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar; print evaluations instead")
+    p.add_argument("--sample-tokens", type=int, default=500, metavar="N",
+                   help="tokens to sample at the end, 0: none (default: %(default)s)")
+    p.add_argument("--prompt", default="\n",
+                   help="prompt of the final sample (default: a newline)")
+    # fmt: on
+    char = dataclasses.asdict(config_from_dict(PRESETS["char"]))
+    char["vocab_size"] = "the tokenizer's size"
+    title = "model fields (GPTConfig; defaults: the char preset's)"
+    add_field_flags(p.add_argument_group(title), GPTConfig, char)
     add_field_flags(
         p.add_argument_group("training fields (TrainConfig)"), TrainConfig, {}
     )
@@ -432,87 +400,40 @@ def load_for_generation(
 
 
 _GENERATE_DEFAULTS = dict(max_new_tokens=200, temperature=0.8)  # the CLI's own
+_DECODING_FLAGS = ("max_new_tokens", "temperature", "top_k", "top_p", "num_beams",
+                   "length_penalty", "repetition_penalty", "no_repeat_ngram_size",
+                   "window_shift")  # fmt: skip
 
 
 def generate_parser() -> argparse.ArgumentParser:
     """The argument parser of `llm-from-scratch generate`; decoding flags and their help
     come from `GenerationConfig`'s fields."""
-    p = _Parser(
-        prog="llm-from-scratch generate",
-        description="Generate text from a trained checkpoint or GPT-2 weights, streaming it.",
-    )
+    p = _Parser(prog="llm-from-scratch generate", description="Generate text from a "
+                "trained checkpoint or GPT-2 weights, streaming it.")  # fmt: skip
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument(
-        "--checkpoint",
-        metavar="DIR",
-        help="directory written by `llm-from-scratch train`",
-    )
-    src.add_argument(
-        "--pretrained",
-        metavar="NAME|DIR",
-        help="Hugging Face GPT-2 weights: hub name (gpt2) or directory",
-    )
-    p.add_argument(
-        "--prompt", default="\n", help="text to continue (default: a newline)"
-    )
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--sample",
-        dest="do_sample",
-        action="store_true",
-        default=None,
-        help="sample (the default, without --num-beams)",
-    )
-    mode.add_argument(
-        "--greedy",
-        dest="do_sample",
-        action="store_false",
-        help="always take the most likely token",
-    )
-    names = [
-        "max_new_tokens",
-        "temperature",
-        "top_k",
-        "top_p",
-        "num_beams",
-        "length_penalty",
-        "repetition_penalty",
-        "no_repeat_ngram_size",
-        "window_shift",
-    ]
-    add_field_flags(
-        p.add_argument_group("decoding (GenerationConfig)"),
-        GenerationConfig,
-        _GENERATE_DEFAULTS,
-        names,
-    )
-    add = p.add_argument
-    add(
-        "--num-samples",
-        type=int,
-        default=1,
-        metavar="N",
-        help="independent samples, one after another (default: %(default)s)",
-    )
-    add(
-        "--seed",
-        type=int,
-        default=None,
-        help="random seed (default: a fresh one each run)",
-    )
-    add(
-        "--no-cache",
-        dest="use_cache",
-        action="store_false",
-        help="recompute the whole window every step",
-    )
-    add("--ignore-eos", action="store_true", help="keep going after <|endoftext|>")
-    add(
-        "--allow-special",
-        action="store_true",
-        help="let the prompt contain special tokens (<|endoftext|>)",
-    )
-    add("--device", default="cpu", help="(default: %(default)s)")
+    # fmt: off
+    src.add_argument("--checkpoint", metavar="DIR",
+                     help="directory written by `llm-from-scratch train`")
+    src.add_argument("--pretrained", metavar="NAME|DIR",
+                     help="Hugging Face GPT-2 weights: hub name (gpt2) or directory")
+    p.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
+    mode.add_argument("--sample", dest="do_sample", action="store_true", default=None,
+                      help="sample (the default, without --num-beams)")
+    mode.add_argument("--greedy", dest="do_sample", action="store_false",
+                      help="always take the most likely token")
+    p.add_argument("--num-samples", type=int, default=1, metavar="N",
+                   help="independent samples, one after another (default: %(default)s)")
+    p.add_argument("--seed", type=int, help="random seed (default: a fresh one each run)")
+    p.add_argument("--no-cache", dest="use_cache", action="store_false",
+                   help="recompute the whole window every step")
+    p.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|>")
+    p.add_argument("--allow-special", action="store_true",
+                   help="let the prompt contain special tokens (<|endoftext|>)")
+    p.add_argument("--device", default="cpu", help="(default: %(default)s)")
+    # fmt: on
+    group = p.add_argument_group("decoding (GenerationConfig)")
+    add_field_flags(group, GenerationConfig, _GENERATE_DEFAULTS, _DECODING_FLAGS)
     return p
 
 # %% ../nbs/90_cli.ipynb #a893a795

@@ -20,9 +20,10 @@ from typing import Any
 import yaml
 
 # %% auto #0
-__all__ = ['PRESETS', 'LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'param', 'check_field_types', 'GPTConfig',
-           'check_device_name', 'format_bytes', 'memory_limit', 'TrainConfig', 'preset_fields', 'preset',
-           'config_from_dict', 'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params']
+__all__ = ['COURSE_STYLE', 'PRESETS', 'LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'smallest_text_px',
+           'use_course_style', 'param', 'check_at_least', 'check_field_types', 'GPTConfig', 'check_device_name',
+           'format_bytes', 'memory_limit', 'TrainConfig', 'preset_fields', 'preset', 'config_from_dict',
+           'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params']
 
 # %% ../nbs/00_config.ipynb #f72cefc5
 class LLMError(Exception):
@@ -62,11 +63,83 @@ def pick(full: Any, quick: Any) -> Any:
     """`quick` in quick mode, else `full`: e.g. `max_iters = pick(2000, 50)`."""
     return quick if quick_mode() else full
 
+# %% ../nbs/00_config.ipynb #54850817
+COURSE_STYLE = {
+    "figure.figsize": (6.4, 3.6),  # inches; at most 7.2 wide (the article column)
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "figure.titlesize": 12,
+}
+
+
+def smallest_text_px(fig) -> float:
+    """The height in pixels, at the figure's dpi, of the smallest visible text in `fig`."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()  # tick labels get their text when drawn
+    sizes = [
+        t.get_fontsize()
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
+    return min(sizes) * fig.dpi / 72 if sizes else 0.0
+
+
+def use_course_style() -> None:
+    """The course's matplotlib settings; in IPython, PNGs tagged with their smallest text."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(COURSE_STYLE)
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+        from matplotlib.figure import Figure
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+
+    def png(fig):
+        tag = {"LFS-min-text-px": f"{smallest_text_px(fig):.1f}"}
+        return print_figure(fig, "png", bbox_inches="tight", metadata=tag)
+
+    def install(*_):
+        # matplotlib-inline sets its own PNG formatter after the cell that loads it; put
+        # ours back after each cell, unless someone chose other formats since
+        formatter = ip.display_formatter.formatters["image/png"]
+        current = formatter.type_printers.get(Figure)
+        if current is None or getattr(current, "func", None) is print_figure:
+            formatter.for_type(Figure, png)
+
+    import matplotlib.pyplot as plt
+
+    plt.close(
+        plt.figure()
+    )  # load the backend now: the inline one sets its formatter then
+    install()
+    hooks = ip.events.callbacks["post_run_cell"]
+    if install.__name__ not in [f.__name__ for f in hooks]:
+        ip.events.register("post_run_cell", install)
+
 # %% ../nbs/00_config.ipynb #checkfieldtypes
 def param(default: Any, doc: str) -> Any:
     """A dataclass field with a default and a one-line description: the flag help of the
     command line reads it, so the config and `--help` never disagree."""
     return dataclasses.field(default=default, metadata={"help": doc})
+
+
+def check_at_least(cfg: Any, lo: int, *names: str) -> None:
+    """Raise `ConfigError` naming the first of the fields `names` of `cfg` below `lo`."""
+    for name in names:
+        if getattr(cfg, name) < lo:
+            raise ConfigError(f"`{name}` must be >= {lo}, got {getattr(cfg, name)}")
 
 
 def check_field_types(cfg: Any, allow_none: bool = True) -> None:
@@ -113,16 +186,16 @@ class GPTConfig:
         check_field_types(
             self, allow_none=False
         )  # d_ff's None was resolved in __post_init__
-        for name in (
+        check_at_least(
+            self,
+            1,
             "vocab_size",
             "max_seq_len",
             "n_layers",
             "n_heads",
             "d_model",
             "d_ff",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"`{name}` must be >= 1, got {getattr(self, name)}")
+        )
         if self.d_model % self.n_heads:
             raise ConfigError(
                 f"`d_model` ({self.d_model}) must be divisible by "
@@ -237,6 +310,12 @@ class TrainConfig:
         "'auto' (bf16 autocast on a bf16-capable GPU, else fp32), 'float32', 'bfloat16'",
     )
     compile: bool = param(False, "torch.compile the model (worth it on a GPU)")
+    loss_chunk_size: int = param(
+        0, "LM head + loss this many positions at a time, never all logits (0: at once)"
+    )
+    checkpoint_blocks: bool = param(
+        False, "recompute each block's activations in the backward pass (less memory)"
+    )
 
     def __post_init__(self):
         self.validate()
@@ -244,7 +323,9 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Check types and ranges; raise `ConfigError` naming the field."""
         check_field_types(self)
-        for name in (
+        check_at_least(
+            self,
+            1,
             "max_iters",
             "batch_size",
             "grad_accum_steps",
@@ -252,9 +333,7 @@ class TrainConfig:
             "eval_iters",
             "log_interval",
             "ckpt_interval",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"`{name}` must be >= 1, got {getattr(self, name)}")
+        )
         if self.lr <= 0:
             raise ConfigError(f"`lr` must be > 0, got {self.lr}")
         if not 0 <= self.min_lr <= self.lr:
@@ -279,6 +358,10 @@ class TrainConfig:
             )
         if not 0 <= self.seed < 2**63:
             raise ConfigError(f"`seed` must be in [0, 2**63), got {self.seed}")
+        if self.loss_chunk_size < 0:
+            raise ConfigError(
+                f"`loss_chunk_size` must be >= 0 (0: off), got {self.loss_chunk_size}"
+            )
         if self.tokenizer not in ("char", "gpt2"):
             raise ConfigError(
                 f"`tokenizer` must be 'char' or 'gpt2', got {self.tokenizer!r}"

@@ -22,7 +22,7 @@ from .config import LLMError
 
 # %% auto #0
 __all__ = ['CORPORA', 'DataError', 'cache_dir', 'Corpus', 'sha256_file', 'download', 'load_text', 'train_val_split', 'mix_seed',
-           'get_batches']
+           'get_batches', 'online', 'gpt2_source', 'colab_url', 'NeedsInternet', 'needs_internet']
 
 # %% ../nbs/00_data.ipynb #0f286ca7
 class DataError(LLMError):
@@ -173,3 +173,82 @@ def get_batches(
     ]  # (accum, B) window starts
     w = tokens[ix[..., None] + torch.arange(block_size + 1)]  # (accum, B, T+1)
     return w[..., :-1], w[..., 1:]
+
+# %% ../nbs/00_data.ipynb #6530ac23
+def online(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
+    """True if a TCP connection to `host` succeeds within `timeout` seconds (name lookup included)."""
+    import socket
+    import threading
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    ok = []
+
+    def probe():
+        try:
+            socket.create_connection((host, 443), timeout=timeout).close()
+            ok.append(True)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout + 0.5)  # a DNS lookup can hang past `timeout`: don't wait for it
+    return bool(ok)
+
+
+def gpt2_source() -> str | None:
+    """Where GPT-2's weights can come from: `$LLM_FROM_SCRATCH_GPT2_DIR` (a local Hugging Face
+    directory), else "gpt2" from the Hub when it is reachable, else None."""
+    local = os.environ.get("LLM_FROM_SCRATCH_GPT2_DIR")
+    if local and Path(local).expanduser().is_dir():
+        return str(Path(local).expanduser())
+    return "gpt2" if online() else None
+
+# %% ../nbs/00_data.ipynb #3b150aed
+def colab_url(notebook: str) -> str:
+    """The Colab link of `nbs/{notebook}.ipynb` in the course repository."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    repo = "llm-from-scratch/llm-from-scratch"
+    try:
+        for entry in metadata("llm-from-scratch").get_all("Project-URL") or []:
+            label, _, url = entry.partition(",")
+            if label.strip().lower() == "repository" and "github.com/" in url:
+                repo = url.strip().rstrip("/").split("github.com/")[1]
+    except PackageNotFoundError:
+        pass
+    return f"https://colab.research.google.com/github/{repo}/blob/main/nbs/{notebook}.ipynb"
+
+
+class NeedsInternet:
+    """Stands in for the output of a cell that needs the internet: what the cell does, what it
+    would show, and a link to run the chapter in Colab. Texts may use `code` markup."""
+
+    def __init__(self, does: str, shows: str, notebook: str):
+        self.does, self.shows, self.url = does, shows, colab_url(notebook)
+
+    def __repr__(self) -> str:
+        return (
+            f"Needs the internet: this cell {self.does}.\nWhat you would see: {self.shows}.\n"
+            f"Run this chapter in Colab to see it: {self.url}"
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+        import re
+
+        fmt = lambda s: re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(s))
+        return (
+            '<div class="admonition note lfs-colab-callout">'
+            '<p class="admonition-title">Needs the internet: run this chapter in Colab to see it</p>'
+            f"<p>This cell {fmt(self.does)}.</p>"
+            f"<p><strong>What you would see:</strong> {fmt(self.shows)}.</p>"
+            f'<p><a href="{self.url}">Open this chapter in Colab</a>, or set '
+            "<code>LLM_FROM_SCRATCH_GPT2_DIR</code> to a local copy of GPT-2's weights.</p></div>"
+        )
+
+
+def needs_internet(does: str, shows: str, notebook: str) -> NeedsInternet:
+    """The callout a cell displays instead of a result it cannot compute offline."""
+    return NeedsInternet(does, shows, notebook)

@@ -109,14 +109,10 @@ class GenerationConfig:
     temperature: float = param(1.0, "divides the logits when sampling")
     top_k: int | None = param(None, "keep the k most likely tokens (0 or None: all)")
     top_p: float | None = param(None, "keep the smallest set with probability >= top_p")
-    repetition_penalty: float = param(
-        1.0, "CTRL's penalty on tokens already seen (1: none)"
-    )
+    repetition_penalty: float = param(1.0, "penalise tokens already seen (1: none)")
     no_repeat_ngram_size: int = param(0, "ban tokens that repeat an n-gram (0: none)")
     num_beams: int = param(1, "beam search with this many beams (1: none)")
-    length_penalty: float = param(
-        1.0, "finished beams score sum(log p) / length ** this"
-    )
+    length_penalty: float = param(1.0, "beams score sum(log p) / length**this")
     early_stopping: bool | str = param(False, 'True, False or "never" (beam search)')
     num_return_sequences: int = param(1, "sequences per prompt")
     eos_token_id: int | tuple[int, ...] | None = param(
@@ -500,110 +496,124 @@ def stream(
     return steps()
 
 # %% ../nbs/06_generation.ipynb #a74886fc
+class _Beams:
+    """A beam search over B prompts, in HF's vectorised form: the running beams and the
+    finished hypotheses, each (B, num_beams, max_len), with their scores."""
+
+    def __init__(self, plan: DecodePlan):
+        gc, ids, eos, dev = plan.config, plan.ids, plan.eos, plan.ids.device
+        self.plan, self.gc = plan, gc
+        (B, T), nb = ids.shape, gc.num_beams
+        self.B, self.T, self.nb, self.max_len = B, T, nb, T + gc.max_new_tokens
+        # candidates per step: enough to refill the beams even if the best ones all end
+        self.K = max(2, 1 + (len(eos) if eos is not None else 0)) * nb
+        fill = plan.pad if plan.pad is not None else -1
+        self.seqs = torch.full(
+            (B, nb, self.max_len), fill, dtype=torch.long, device=dev
+        )
+        self.seqs[:, :, :T] = ids[:, None]
+        # running beams' sums of log-probs; they start equal: expand only beam 0 first
+        self.scores = torch.zeros(B, nb, device=dev)
+        self.scores[:, 1:] = -1e9
+        # finished hypotheses (best first), their scores and numbers of new tokens
+        self.done = self.seqs.clone()
+        self.done_scores = torch.full((B, nb), -1e9, device=dev)
+        self.done_flag = torch.zeros(B, nb, dtype=torch.bool, device=dev)
+        self.done_len = torch.zeros(B, nb, dtype=torch.long, device=dev)
+        # can a running beam still beat a finished one?
+        self.improvable = torch.ones(B, 1, dtype=torch.bool, device=dev)
+        self.top_nb = torch.arange(self.K, device=dev) < nb  # only these may finish
+        self.offset = torch.arange(B, device=dev)[:, None] * nb
+
+    def candidates(self, cur: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The K best (or, sampling, K drawn) one-token extensions of the beams:
+        (summed log-prob, beam, token), each (B, K), best first."""
+        B, nb, plan = self.B, self.nb, self.plan
+        flat = self.seqs[:, :, :cur].reshape(B * nb, cur)
+        logp = _process(flat, F.log_softmax(plan.ctx(flat), dim=-1), self.gc, plan.keep)
+        V = logp.size(-1)
+        # every beam extended by every token
+        logp = (logp.view(B, nb, V) + self.scores[:, :, None]).view(B, nb * V)
+        if self.gc.do_sample:  # beam sampling: draw K candidates
+            probs = F.softmax(logp, dim=-1)
+            idx = torch.multinomial(probs, self.K, generator=plan.generator)
+            cand, order = logp.gather(1, idx).sort(dim=-1, descending=True)
+            idx = idx.gather(1, order)
+        else:
+            cand, idx = torch.topk(logp, self.K)
+        return cand, idx // V, idx % V
+
+    def step(self, cur: int) -> bool:
+        """Write position `cur` of every beam; False once the search is over."""
+        cand, beam, tok = self.candidates(cur)
+        cand_seqs = torch.take_along_dim(self.seqs, beam[:, :, None], dim=1)
+        cand_seqs[:, :, cur] = tok  # (B, K, max_len)
+        # a candidate stops at the length limit or when it produces eos
+        hit = torch.full_like(tok, cur + 1 >= self.max_len, dtype=torch.bool)
+        if self.plan.eos is not None:
+            hit |= torch.isin(tok, self.plan.eos)
+        # the next running beams: the best nb candidates that did not stop
+        run = cand + hit.float() * -1e9
+        keep = torch.topk(run, self.nb).indices
+        self.seqs = torch.take_along_dim(cand_seqs, keep[:, :, None], dim=1)
+        self.scores = run.gather(1, keep)
+        self._finish(cand, cand_seqs, hit & self.top_nb, cur + 1 - self.T)
+        self.plan.ctx.reorder((beam.gather(1, keep) + self.offset).view(-1))
+        return self._can_improve(cur) and not bool(hit.all())
+
+    def _finish(
+        self,
+        cand: torch.Tensor,
+        seqs: torch.Tensor,
+        just_done: torch.Tensor,
+        n_new: int,
+    ) -> None:
+        """Length-normalise the hypotheses that just finished, merge them with the
+        earlier ones, keep the best nb."""
+        gc = self.gc
+        s = cand / (n_new**gc.length_penalty)
+        full = self.done_flag.all(-1, keepdim=True) & (gc.early_stopping is True)
+        s = s + full.float() * -1e9  # early_stopping=True and nb done: no more
+        s = s + (~self.improvable).float() * -1e9
+        s = s + (~just_done) * -1e9
+        merged = torch.cat((self.done_scores, s), 1)
+        best = torch.topk(merged, self.nb).indices
+        both = torch.cat((self.done, seqs), 1)
+        self.done = torch.take_along_dim(both, best[:, :, None], dim=1)
+        self.done_scores = merged.gather(1, best)
+        self.done_flag = torch.cat((self.done_flag, just_done), 1).gather(1, best)
+        new_len = torch.full_like(just_done, n_new, dtype=torch.long)
+        self.done_len = torch.cat((self.done_len, new_len), 1).gather(1, best)
+
+    def _can_improve(self, cur: int) -> bool:
+        """HF's stopping test: can a running beam still beat the worst finished one?"""
+        gc = self.gc
+        never = gc.early_stopping == "never" and gc.length_penalty > 0
+        n = (self.max_len if never else cur + 1) - self.T
+        best_possible = self.scores[:, :1] / (n**gc.length_penalty)
+        worst = torch.where(
+            self.done_flag, self.done_scores.min(1, keepdim=True).values, -1e9
+        )
+        self.improvable &= (best_possible > worst).any(-1, keepdim=True)
+        all_done = bool(self.done_flag.all()) and gc.early_stopping is True
+        return bool(self.improvable.any()) and not all_done
+
+    def result(self) -> torch.Tensor:
+        """The best `num_return_sequences` hypotheses per prompt: (B * n_return, T + new)."""
+        nrs = self.gc.num_return_sequences
+        out_len = self.T + int(self.done_len[:, :nrs].max())
+        return self.done[:, :nrs, :out_len].reshape(self.B * nrs, out_len)
+
+
 def _beam_search(plan: DecodePlan) -> torch.Tensor:
-    """Beam search (or beam sampling) as in HF `generate` (transformers 5): (B, T) prompts -> (B * n_return, T + new)."""
-    gc, ids, eos, pad, ctx = plan.config, plan.ids, plan.eos, plan.pad, plan.ctx
-    B, T = ids.shape
-    nb, max_len, dev = gc.num_beams, T + gc.max_new_tokens, ids.device
-    length_penalty, early_stopping = gc.length_penalty, gc.early_stopping
-    K = (
-        max(2, 1 + (len(eos) if eos is not None else 0)) * nb
-    )  # candidates per step: enough to refill the beams
-    fill = pad if pad is not None else (int(eos[0]) if eos is not None else -1)
-    seqs = torch.full(
-        (B, nb, max_len), fill, dtype=torch.long, device=dev
-    )  # running beams
-    seqs[:, :, :T] = ids[:, None]
-    scores = torch.zeros(B, nb, device=dev)  # running beams' sums of log-probs
-    scores[:, 1:] = -1e9  # the beams start equal: expand only beam 0 first
-    done, done_scores = (
-        seqs.clone(),
-        torch.full((B, nb), -1e9, device=dev),
-    )  # finished hypotheses, best first
-    done_flag = torch.zeros(B, nb, dtype=torch.bool, device=dev)
-    done_len = torch.zeros(
-        B, nb, dtype=torch.long, device=dev
-    )  # new tokens in each finished hypothesis
-    improvable = torch.ones(
-        B, 1, dtype=torch.bool, device=dev
-    )  # can a running beam still beat a finished one?
-    top_nb = torch.arange(K, device=dev) < nb  # only the top nb candidates may finish
-    offset = torch.arange(B, device=dev)[:, None] * nb
-    for cur in range(T, max_len):
-        with torch.no_grad():
-            flat = seqs[:, :, :cur].reshape(B * nb, cur)
-            logp = _process(flat, F.log_softmax(ctx(flat), dim=-1), gc, plan.keep)
-            V = logp.size(-1)
-            logp = (logp.view(B, nb, V) + scores[:, :, None]).view(
-                B, nb * V
-            )  # every beam extended by every token
-            if gc.do_sample:  # beam sampling: draw K candidates
-                idx = torch.multinomial(
-                    F.softmax(logp, dim=-1), K, generator=plan.generator
-                )
-                cand, order = logp.gather(1, idx).sort(dim=-1, descending=True)
-                idx = idx.gather(1, order)
-            else:
-                cand, idx = torch.topk(logp, K)  # (B, K) best continuations
-            beam, tok = idx // V, idx % V
-            cand_seqs = torch.take_along_dim(
-                seqs, beam[:, :, None], dim=1
-            )  # (B, K, max_len)
-            cand_seqs[:, :, cur] = tok
-            hit = torch.full_like(
-                tok, cur + 1 >= max_len, dtype=torch.bool
-            )  # reached the length limit...
-            if eos is not None:
-                hit |= torch.isin(tok, eos)  # ...or produced eos
-            # the next running beams: the best nb candidates that did not stop
-            run = cand + hit.float() * -1e9
-            keep = torch.topk(run, nb).indices
-            seqs, scores = (
-                torch.take_along_dim(cand_seqs, keep[:, :, None], dim=1),
-                run.gather(1, keep),
-            )
-            # finished hypotheses: length-normalise the new ones, merge with the old, keep the best nb
-            just_done = hit & top_nb
-            s = cand / ((cur + 1 - T) ** length_penalty)
-            s = (
-                s
-                + (done_flag.all(-1, keepdim=True) & (early_stopping is True)).float()
-                * -1e9
-            )  # full: no more
-            s = s + (~improvable).float() * -1e9
-            s = s + (~just_done) * -1e9
-            merged = torch.cat((done_scores, s), 1)
-            best = torch.topk(merged, nb).indices
-            done = torch.take_along_dim(
-                torch.cat((done, cand_seqs), 1), best[:, :, None], dim=1
-            )
-            done_scores = merged.gather(1, best)
-            done_flag = torch.cat((done_flag, just_done), 1).gather(1, best)
-            done_len = torch.cat(
-                (done_len, torch.full_like(tok, cur + 1 - T)), 1
-            ).gather(1, best)
-            ctx.reorder(
-                (beam.gather(1, keep) + offset).view(-1)
-            )  # the cache follows its beams
-            # stop when no running beam can beat the finished ones (HF's heuristic), or nothing can continue
-            n = (
-                max_len if early_stopping == "never" and length_penalty > 0 else cur + 1
-            ) - T
-            best_possible = scores[:, :1] / (n**length_penalty)
-            worst_done = torch.where(
-                done_flag, done_scores.min(1, keepdim=True).values, -1e9
-            )
-            improvable = improvable & (best_possible > worst_done).any(-1, keepdim=True)
-            if (
-                not improvable.any()
-                or (done_flag.all() and early_stopping is True)
-                or hit.all()
-            ):
+    """Beam search (or beam sampling) as in HF `generate` (transformers 5): (B, T)
+    prompts -> (B * num_return_sequences, T + new)."""
+    beams = _Beams(plan)
+    with torch.no_grad():
+        for cur in range(beams.T, beams.max_len):
+            if not beams.step(cur):
                 break
-    out_len = T + int(done_len[:, : gc.num_return_sequences].max())
-    return done[:, : gc.num_return_sequences, :out_len].reshape(
-        B * gc.num_return_sequences, out_len
-    )
+    return beams.result()
 
 # %% ../nbs/06_generation.ipynb #35b9a3ac
 def decode_stream(tok: Tokenizer, tokens: Iterable[int]) -> Iterator[str]:

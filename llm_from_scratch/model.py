@@ -17,11 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import KVCache
-from .config import GPTConfig, LLMError
+from .config import ConfigError, GPTConfig, LLMError
 from .transformer import Block, LayerNorm
 
 # %% auto #0
-__all__ = ['ModelInputError', 'check_ids', 'GPT', 'eval_mode']
+__all__ = ['ModelInputError', 'check_ids', 'GPT', 'eval_mode', 'config_from_hf', 'hf_config', 'from_hf_state_dict',
+           'hf_state_dict']
 
 # %% ../nbs/04_gpt_model.ipynb #2bb14c9d
 class ModelInputError(LLMError, ValueError):
@@ -197,3 +198,88 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         yield model
     finally:
         model.train(was_training)
+
+# %% ../nbs/04_gpt_model.ipynb #1d069eab
+# GPT-2 stores these four as TensorFlow-style Conv1D weights, (in, out): nn.Linear transposed
+_CONV1D = (
+    "attn.c_attn.weight",
+    "attn.c_proj.weight",
+    "mlp.c_fc.weight",
+    "mlp.c_proj.weight",
+)
+
+
+def config_from_hf(d: dict[str, Any]) -> GPTConfig:
+    """Our `GPTConfig` from a Hugging Face GPT-2 `config.json` dict. GPT-2 options our model
+    does not implement are a `ConfigError`; a missing field is a `KeyError`."""
+    if d.get("model_type", "gpt2") != "gpt2":
+        raise ConfigError(f"not a GPT-2 checkpoint: model_type={d['model_type']!r}")
+    act = d.get("activation_function", "gelu_new")
+    if act not in ("gelu_new", "gelu_pytorch_tanh"):
+        raise ConfigError(f"unsupported activation_function {act!r}")
+    for k in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"):
+        if d.get(k):
+            raise ConfigError(f"unsupported GPT-2 option {k}=True")
+    if not d.get("scale_attn_weights", True):
+        raise ConfigError("unsupported GPT-2 option scale_attn_weights=False")
+    if not d.get("tie_word_embeddings", True):
+        raise ConfigError("untied LM head (tie_word_embeddings=False)")
+    return GPTConfig(
+        vocab_size=d["vocab_size"],
+        max_seq_len=d["n_positions"],
+        n_layers=d["n_layer"],
+        n_heads=d["n_head"],
+        d_model=d["n_embd"],
+        d_ff=d.get("n_inner") or 4 * d["n_embd"],
+        dropout=float(d.get("resid_pdrop", 0.0)),
+        bias=True,
+        layer_norm_eps=float(d.get("layer_norm_epsilon", 1e-5)),
+    )
+
+
+def hf_config(c: GPTConfig) -> dict[str, Any]:
+    """The Hugging Face GPT-2 `config.json` dict of a model with config `c`."""
+    if not c.bias:
+        raise ConfigError("GPT-2 checkpoints have biases; this model has bias=False")
+    eot = 50256 if c.vocab_size > 50256 else None  # GPT-2's <|endoftext|>
+    return dict(
+        model_type="gpt2",
+        architectures=["GPT2LMHeadModel"],
+        vocab_size=c.vocab_size,
+        n_positions=c.max_seq_len,
+        n_ctx=c.max_seq_len,
+        n_embd=c.d_model,
+        n_layer=c.n_layers,
+        n_head=c.n_heads,
+        n_inner=c.d_ff,
+        activation_function="gelu_new",
+        resid_pdrop=c.dropout,
+        embd_pdrop=c.dropout,
+        attn_pdrop=c.dropout,
+        layer_norm_epsilon=c.layer_norm_eps,
+        tie_word_embeddings=True,
+        bos_token_id=eot,
+        eos_token_id=eot,
+    )
+
+
+def from_hf_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """GPT2LMHeadModel tensors under our names and layouts: `transformer.` stripped, old
+    causal-mask buffers dropped, Conv1D weights transposed."""
+    ours = {}
+    for k, v in sd.items():
+        k = k.removeprefix("transformer.")
+        if k.endswith((".attn.bias", ".attn.masked_bias")):
+            continue  # causal-mask buffers in old checkpoints
+        ours[k] = v.t() if k.endswith(_CONV1D) and v.ndim == 2 else v  # -> (out, in)
+    return ours
+
+
+def hf_state_dict(model: GPT) -> dict[str, torch.Tensor]:
+    """Our weights under GPT2LMHeadModel's names and layouts (Conv1D weights transposed
+    back; the tied head is left out, as HF's `save_pretrained` does)."""
+    return {
+        f"transformer.{k}": (v.t() if k.endswith(_CONV1D) else v).contiguous()
+        for k, v in model.state_dict().items()
+        if k != "lm_head.weight"
+    }

@@ -492,7 +492,13 @@ def train(
             print_fn(f"resuming at step {s.checkpoint.step} from {s.ckpt_dir}")
     raw = s.model.to(device).train()
     opt, step = _resume_optimizer(raw, tc, s.checkpoint, device)
-    model: nn.Module = torch.compile(raw) if tc.compile else raw  # type: ignore[assignment]
+    model: nn.Module = raw
+    if tc.loss_chunk_size or tc.checkpoint_blocks:  # chapter 8's memory savers
+        from llm_from_scratch.fast import LowMemoryLoss
+
+        model = LowMemoryLoss(raw, tc.loss_chunk_size, tc.checkpoint_blocks)
+    if tc.compile:
+        model = torch.compile(model)  # type: ignore[assignment]
     if world > 1:
         ids = [local_rank] if device.type == "cuda" else None
         model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
@@ -527,6 +533,46 @@ def _out_of_memory(e: BaseException) -> str | None:
     return None
 
 
+class _Meter:
+    """Sums between two log lines: loss and gradient norm (kept on the device and read
+    once per line, so logging does not wait for the GPU every step), tokens and time;
+    and the first step whose loss or gradient norm was not finite (step -1: none yet)."""
+
+    def __init__(self, device: torch.device, world: int):
+        self.loss, self.norm = (
+            torch.zeros((), device=device),
+            torch.zeros((), device=device),
+        )
+        self.world, self.n, self.tokens, self.seconds = world, 0, 0, 0.0
+        self.bad = torch.tensor([-1.0, 0.0, 0.0], device=device)  # step, loss, norm
+
+    def add(self, loss: torch.Tensor, norm: torch.Tensor, tokens: int, step: int):
+        self.loss += loss
+        self.norm += norm.float()
+        self.n, self.tokens = self.n + 1, self.tokens + tokens
+        bad = ~(torch.isfinite(loss) & torch.isfinite(norm)) & (self.bad[0] < 0)
+        now = torch.stack([loss.new_tensor(float(step)), loss.float(), norm.float()])
+        self.bad = torch.where(bad, now, self.bad)  # no GPU sync here either
+
+    def time(self, t0: float) -> None:
+        self.seconds += time.perf_counter() - t0
+
+    def row(self, t0: float, lr: float) -> dict[str, Any]:
+        """The metrics line since the last one, then start over."""
+        if self.world > 1:
+            dist.all_reduce(self.loss, op=dist.ReduceOp.AVG)
+        train_loss = (
+            self.loss.item() / self.n
+        )  # .item() waits for the GPU: honest timing
+        self.time(t0)
+        row = dict(train_loss=train_loss, lr=lr, grad_norm=self.norm.item() / self.n,
+                   tokens_per_sec=round(self.tokens / self.seconds, 1))  # fmt: skip
+        self.loss.zero_()
+        self.norm.zero_()
+        self.n, self.tokens, self.seconds = 0, 0, 0.0
+        return row
+
+
 @dataclass
 class _Loop:
     """The training loop's fixed parts; `run` goes from a step to `tc.max_iters`."""
@@ -549,20 +595,13 @@ class _Loop:
         return get_lr(step, tc.lr, tc.min_lr, tc.warmup_iters, decay)
 
     def evaluate(self) -> float:
-        tc, amp = self.tc, autocast_for(self.device, self.tc.dtype)
-        T = self.raw.cfg.max_seq_len
-        return estimate_loss(
-            self.raw,
-            self.s.val_data,
-            T,
-            tc.batch_size,
-            tc.eval_iters,
-            tc.seed,
-            self.device,
-            amp,
-            self.rank,
-            self.world,
+        tc, amp, T = (
+            self.tc,
+            autocast_for(self.device, self.tc.dtype),
+            self.raw.cfg.max_seq_len,
         )
+        return estimate_loss(self.raw, self.s.val_data, T, tc.batch_size, tc.eval_iters,
+                             tc.seed, self.device, amp, self.rank, self.world)  # fmt: skip
 
     def log(self, row: dict[str, Any]) -> None:
         if self.rank == 0:
@@ -571,16 +610,8 @@ class _Loop:
     def step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         """One optimizer step: (loss, gradient norm, tokens seen by all processes)."""
         tc, T = self.tc, self.raw.cfg.max_seq_len
-        X, Y = get_batches(
-            self.s.train_data,
-            T,
-            tc.batch_size,
-            tc.grad_accum_steps,
-            step,
-            tc.seed,
-            self.rank,
-            self.world,
-        )
+        X, Y = get_batches(self.s.train_data, T, tc.batch_size, tc.grad_accum_steps,
+                           step, tc.seed, self.rank, self.world)  # fmt: skip
         X, Y = X.to(self.device), Y.to(self.device)
         torch.manual_seed(mix_seed(tc.seed, step, self.rank + 1))  # dropout masks
         amp = autocast_for(self.device, tc.dtype)
@@ -597,10 +628,9 @@ class _Loop:
         cmd = f"{command_name()} train --resume --out-dir {self.tc.out_dir}{lr}"
         return f"the checkpoint of step {self.saved} is untouched; resume with: {cmd}"
 
-    def diverged(self, watch: torch.Tensor) -> None:
-        """Stop with a `TrainError` if a step so far had a non-finite loss or gradient
-        norm (`watch` = first such step, its loss, its norm; step -1: none)."""
-        step, loss, norm = watch.tolist()
+    def diverged(self, meter: _Meter) -> None:
+        """Stop with a `TrainError` if a step so far had a non-finite loss or norm."""
+        step, loss, norm = meter.bad.tolist()
         if step >= 0:
             raise TrainError(
                 f"step {int(step)}: the loss is {loss:g} and the gradient norm "
@@ -608,9 +638,9 @@ class _Loop:
                 + self.resume_hint(lower_lr=True)
             )
 
-    def save(self, step: int, watch: torch.Tensor, **extra: Any) -> None:
+    def save(self, step: int, meter: _Meter, **extra: Any) -> None:
         """Checkpoint `step` (rank 0), unless anything non-finite crept in."""
-        self.diverged(watch)
+        self.diverged(meter)
         if self.rank != 0 or self.saved == step:
             return
         if not all(torch.isfinite(p).all() for p in self.raw.parameters()):
@@ -619,14 +649,13 @@ class _Loop:
                 "training diverged and stopped without saving; "
                 + self.resume_hint(lower_lr=True)
             )
+        s = self.s
         try:
-            s = self.s
-            save_checkpoint(
-                s.ckpt_dir, self.raw, self.opt, s.tokenizer, self.tc, step, **extra
-            )
+            save_checkpoint(s.ckpt_dir, self.raw, self.opt, s.tokenizer, self.tc, step,
+                            **extra)  # fmt: skip
         except OSError as e:
             raise TrainError(
-                f"cannot save the checkpoint of step {step} in {self.s.ckpt_dir}: "
+                f"cannot save the checkpoint of step {step} in {s.ckpt_dir}: "
                 f"{e.strerror or e}; " + self.resume_hint() + " (once there is room)"
             ) from None
         self.saved = step
@@ -674,58 +703,28 @@ class _Loop:
     ) -> tuple[int, float | None, float | None]:
         from tqdm.auto import tqdm
 
-        tc = self.tc
-        bar = tqdm(
-            total=tc.max_iters,
-            initial=step,
-            disable=not progress or self.rank != 0,
-            desc="train",
-            unit="step",
-            dynamic_ncols=True,
-        )
+        tc, meter = self.tc, _Meter(self.device, self.world)
+        bar = tqdm(total=tc.max_iters, initial=step, disable=not progress or self.rank != 0,
+                   desc="train", unit="step", dynamic_ncols=True)  # fmt: skip
         say = bar.write if progress else print_fn
         train_loss = val_loss = None
         if step == 0:
             val_loss = self.evaluate()
             self.log(dict(step=0, val_loss=val_loss, lr=self.lr(0)))
-        loss_sum = torch.zeros((), device=self.device)
-        norm_sum, n, toks, t_train = torch.zeros((), device=self.device), 0, 0, 0.0
-        watch = torch.tensor([-1.0, 0.0, 0.0], device=self.device)  # no bad step yet
         while step < tc.max_iters:
             t0, lr = time.perf_counter(), self.lr(step)
-            loss, norm, k = self.step(step)
-            loss_sum += loss
-            norm_sum += norm.float()
-            bad = ~(torch.isfinite(loss) & torch.isfinite(norm)) & (watch[0] < 0)
-            now = torch.stack([loss.new_tensor(float(step + 1)), loss, norm.float()])
-            watch = torch.where(bad, now, watch)  # no GPU sync: read when logging
-            step, n, toks, row = step + 1, n + 1, toks + k, {}
+            meter.add(*self.step(step), step + 1)
+            step, row = step + 1, {}
             if step % tc.log_interval == 0 or step == tc.max_iters:
-                if self.world > 1:
-                    dist.all_reduce(loss_sum, op=dist.ReduceOp.AVG)
-                self.diverged(watch)
-                train_loss = (
-                    loss_sum.item() / n
-                )  # .item() waits for the GPU: honest timing
-                t_train += time.perf_counter() - t0
-                row = dict(
-                    train_loss=train_loss,
-                    lr=lr,
-                    grad_norm=norm_sum.item() / n,
-                    tokens_per_sec=round(toks / t_train, 1),
-                )
-                bar.set_postfix(
-                    loss=f"{train_loss:.3f}",
-                    tok_s=f"{toks / t_train:,.0f}",
-                    refresh=False,
-                )
-                loss_sum.zero_()
-                norm_sum.zero_()
-                n, toks, t_train = 0, 0, 0.0
+                self.diverged(meter)
+                row = meter.row(t0, lr)
+                train_loss = row["train_loss"]
+                tok_s = f"{row['tokens_per_sec']:,.0f}"
+                bar.set_postfix(loss=f"{train_loss:.3f}", tok_s=tok_s, refresh=False)
             else:
-                t_train += time.perf_counter() - t0
+                meter.time(t0)
             if step % tc.eval_interval == 0 or step == tc.max_iters:
-                self.diverged(watch)
+                self.diverged(meter)
                 val_loss = row["val_loss"] = self.evaluate()
                 row.setdefault("lr", lr)
                 if self.rank == 0:
@@ -736,11 +735,11 @@ class _Loop:
             if row:
                 self.log(dict(step=step, **row))
             if step % tc.ckpt_interval == 0 or step == tc.max_iters:
-                self.save(step, watch, train_loss=train_loss, val_loss=val_loss)
+                self.save(step, meter, train_loss=train_loss, val_loss=val_loss)
             bar.update(1)
             _pause_for_tests("step", step, until=lambda: self.stop)
             if self.stop and step < tc.max_iters:
-                self.save(step, watch, train_loss=train_loss, val_loss=val_loss)
+                self.save(step, meter, train_loss=train_loss, val_loss=val_loss)
                 bar.close()
                 raise TrainInterrupted(
                     f"interrupted after step {step}: saved a checkpoint in "

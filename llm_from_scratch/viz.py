@@ -50,7 +50,10 @@ def plot_attention_heads(
     ncols = min(ncols, nh)
     nrows = -(-nh // ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(3.2 * ncols + 0.8, 3.2 * nrows + 0.6), squeeze=False
+        nrows,
+        ncols,
+        figsize=(min(7.2, 1.8 * ncols + 0.6), 1.8 * nrows + 0.6),
+        squeeze=False,
     )
     labels = token_labels(tokens)
     for h, ax in enumerate(axes.flat):
@@ -59,8 +62,8 @@ def plot_attention_heads(
             continue
         ax.imshow(weights[h].float().cpu(), cmap="Blues", vmin=0, vmax=1)
         ax.set_title(f"head {h}", fontsize=10)
-        ax.set_xticks(range(T), labels, rotation=90, fontsize=7)
-        ax.set_yticks(range(T), labels, fontsize=7)
+        ax.set_xticks(range(T), labels, rotation=90, fontsize=9)
+        ax.set_yticks(range(T), labels, fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

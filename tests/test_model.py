@@ -15,7 +15,6 @@ from llm_from_scratch.attention import KVCache
 from llm_from_scratch.checkpoint import (
     CheckpointError,
     from_pretrained,
-    hf_state_dict,
     load_model,
     load_state,
     save_hf,
@@ -23,7 +22,7 @@ from llm_from_scratch.checkpoint import (
     to_hf,
 )
 from llm_from_scratch.config import GPTConfig, count_params, preset
-from llm_from_scratch.model import GPT, ModelInputError
+from llm_from_scratch.model import GPT, ModelInputError, hf_state_dict
 
 transformers.logging.set_verbosity_error()
 

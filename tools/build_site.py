@@ -185,7 +185,7 @@ def build(warnings_as_errors: bool) -> int:
     """Run jupyter-book on the staged source; return its exit status."""
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(SRC), "--path-output", str(BOOK),
-           "--builder", "html", "--keep-going"]
+           "--builder", "html", "--keep-going", "--all"]  # --all: assets in the extension change pages too
     if warnings_as_errors: cmd.append("-W")
     r = subprocess.run(cmd, cwd=ROOT)
     (HTML / ".nojekyll").touch()

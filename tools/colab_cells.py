@@ -2,18 +2,22 @@
 
     python tools/colab_cells.py --write [NB ...]   # insert or update the cell (default: every nbs/*.ipynb)
     python tools/colab_cells.py --check [NB ...]   # exit 1 if a notebook lacks the cell or it is stale (CI)
+    python tools/colab_cells.py --version          # print the package version (release workflow, wheel smoke test)
 
-The cell installs from the repository named in pyproject.toml (`[project.urls] Repository`, branch
-`[tool.nbdev] branch`), does nothing outside Colab, and carries the cell tag `remove-cell`, so the website hides it.
-It goes just before the notebook's first other code cell (after the title), and has the cell id `colab-install`.
+The cell installs the release the notebook was written for: `llm-from-scratch==VERSION` from PyPI (VERSION is
+`__version__` in llm_from_scratch/__init__.py, the one place the version lives), else the repository at the tag
+`vVERSION` (before the release reaches PyPI), else the repository's branch (a version not tagged yet). The repository
+comes from pyproject.toml (`[project.urls] Repository`, branch `[tool.nbdev] branch`). The cell is plain Python
+(no magics), so it reads the same before and after `ruff format`; it does nothing outside Colab and carries the cell
+tag `remove-cell`, so the website hides it. It goes just before the notebook's first other code cell (after the
+title), and has the cell id `colab-install`.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 from pathlib import Path
-
-import nbformat
 
 try:
     import tomllib
@@ -25,16 +29,48 @@ CELL_ID = "colab-install"
 TAGS = ["remove-cell", "colab-install"]
 
 
+def version() -> str:
+    """The package version: `__version__` in llm_from_scratch/__init__.py, read without importing the package."""
+    tree = ast.parse((ROOT / "llm_from_scratch" / "__init__.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__version__" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise SystemExit("llm_from_scratch/__init__.py sets no __version__")
+
+
 def install_source() -> str:
-    """The cell's code, with the repository URL and branch from pyproject.toml."""
+    """The cell's code: the pinned release, the repository at its tag, the branch (already `ruff format`ted).
+
+    A release from PyPI counts only if its metadata names our repository, so that a namesake on PyPI is never
+    what the notebook runs on."""
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    name = py["project"]["name"]
     url = py["project"]["urls"]["Repository"].rstrip("/")
     branch = py.get("tool", {}).get("nbdev", {}).get("branch", "main")
-    return ("# In Google Colab, install the course package first (this cell does nothing anywhere else).\n"
-            "# ruff: noqa: F404\n"  # ruff reads a notebook as one file; IPython compiles each cell on its own
+    v = version()
+    return ("# In Google Colab, install the course package (this cell does nothing elsewhere):\n"
+            f"# release {v} from PyPI, else the repository at tag v{v}, else its {branch} branch.\n"
+            "import subprocess\n"
             "import sys\n"
+            "from importlib import metadata\n"
+            "\n"
             'if "google.colab" in sys.modules:\n'
-            f'    %pip install -q "llm-from-scratch @ git+{url}@{branch}"')
+            f'    repo = "{url}"\n'
+            '    pip = [sys.executable, "-m", "pip"]\n'
+            "    for spec in (\n"
+            f'        "{name}=={v}",\n'
+            f'        f"{name} @ git+{{repo}}@v{v}",\n'
+            f'        f"{name} @ git+{{repo}}@{branch}",\n'
+            "    ):\n"
+            '        done = subprocess.run([*pip, "install", "-q", spec], capture_output=True)\n'
+            "        if done.returncode == 0:\n"
+            f'            urls = metadata.metadata("{name}").get_all("Project-URL") or []\n'
+            "            if any(repo in url for url in urls):  # ours, not a namesake on PyPI\n"
+            '                print("installed", spec)\n'
+            "                break\n"
+            f'            subprocess.run([*pip, "uninstall", "-q", "-y", "{name}"])\n'
+            "    else:\n"
+            "        raise RuntimeError(done.stderr.decode())  # the last attempt's error")
 
 
 def _is_colab_cell(cell) -> bool:
@@ -61,6 +97,8 @@ def problem(nb) -> str | None:
 
 def write(nb) -> None:
     """Insert or update the cell in place."""
+    import nbformat
+
     nb.cells = [c for c in nb.cells if not _is_colab_cell(c)]
     cell = nbformat.v4.new_code_cell(install_source(), id=CELL_ID, metadata={"tags": list(TAGS)})
     nb.cells.insert(_place(nb), cell)
@@ -71,8 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--write", action="store_true", help="insert or update the cell")
     g.add_argument("--check", action="store_true", help="exit 1 if a notebook lacks the cell or it is stale")
+    g.add_argument("--version", action="store_true", help="print the package version and exit")
     ap.add_argument("notebooks", nargs="*", type=Path, help="default: every nbs/*.ipynb")
     args = ap.parse_args(argv)
+    if args.version:
+        print(version())
+        return 0
+    import nbformat  # only here: --version runs before the project's dependencies are installed
+
     paths = args.notebooks or sorted((ROOT / "nbs").glob("*.ipynb"))
     bad = 0
     for p in paths:

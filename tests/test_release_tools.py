@@ -1,0 +1,34 @@
+"""The release helpers in tools/: the Colab install cell and the version they read."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import colab_cells  # noqa: E402
+
+import llm_from_scratch  # noqa: E402
+
+
+def test_version_is_read_from_the_one_place():
+    assert colab_cells.version() == llm_from_scratch.__version__
+
+
+def test_colab_cell_pins_the_release_then_the_tag():
+    src, v = colab_cells.install_source(), llm_from_scratch.__version__
+    assert f'"llm-from-scratch=={v}"' in src
+    assert src.index(f"=={v}") < src.index(f"@v{v}") < src.index("@main")
+    ast.parse(src)  # plain Python: no IPython magics
+
+
+@pytest.mark.parametrize("cmd", [["format", "-"], ["check", "--select", "E,F,W,B,UP", "-"]])
+def test_colab_cell_is_stable_under_ruff(cmd):
+    src = colab_cells.install_source() + "\n"
+    out = subprocess.run([sys.executable, "-m", "ruff", *cmd, "--stdin-filename", "cell.py"],
+                         input=src, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    if cmd[0] == "format": assert out.stdout == src
