@@ -91,7 +91,20 @@ def nbdev_to_book(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cells.append(_badge(module, _EXPORT_KINDS[exported[0]]))
         cells.append(cell)
     nb.cells = cells
+    _drop_stateless_widget_views(nb)
     return nb
+
+
+def _drop_stateless_widget_views(nb: nbformat.NotebookNode) -> None:
+    """A widget view whose model is not in the notebook's saved widget state cannot render on a static page (the
+    notebook was run without saving widget state): show the output's other representation (HTML, text) instead."""
+    state = (nb.metadata.get("widgets") or {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data") or {}
+            view = data.get("application/vnd.jupyter.widget-view+json")
+            if view and view.get("model_id") not in state and len(data) > 1:
+                del data["application/vnd.jupyter.widget-view+json"]
 
 
 def read_nbdev(text: str) -> nbformat.NotebookNode:

@@ -27,7 +27,8 @@ def attention(
     dropout: float = 0.0,
     training: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scaled dot-product attention by hand: (softmax(q k^T / sqrt(d) + mask) v, weights). `mask` is True where allowed."""
+    """Scaled dot-product attention by hand: (softmax(q k^T / sqrt(d) + mask) v,
+    weights). `mask` is True where allowed."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., Tq, Tk)
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
@@ -38,7 +39,8 @@ def attention(
 def causal_mask(
     t_q: int, t_k: int | None = None, device: torch.device | None = None
 ) -> torch.Tensor:
-    """Boolean (t_q, t_k) mask, True where query i may attend key j: j <= i + (t_k - t_q) (queries are the last t_q)."""
+    """Boolean (t_q, t_k) mask, True where query i may attend key j: j <= i + (t_k -
+    t_q) (queries are the last t_q)."""
     t_k = t_q if t_k is None else t_k
     return torch.ones(t_q, t_k, dtype=torch.bool, device=device).tril(
         diagonal=t_k - t_q
@@ -46,7 +48,8 @@ def causal_mask(
 
 # %% ../nbs/02_attention.ipynb #e8dc6d61
 class CausalSelfAttention(nn.Module):
-    """Multi-head causal self-attention with a fused QKV projection (GPT-2's c_attn / c_proj)."""
+    """Multi-head causal self-attention with a fused QKV projection (GPT-2's c_attn /
+    c_proj)."""
 
     def __init__(self, cfg: GPTConfig, layer_idx: int = 0):
         super().__init__()
@@ -63,11 +66,13 @@ class CausalSelfAttention(nn.Module):
         self.use_sdpa = (
             True  # fast fused kernel; False uses the readable `attention` above
         )
-        self.save_weights = False  # keep the last attention weights in `self.weights` (forces the manual path)
+        # keep the last attention weights in `self.weights` (forces the manual path)
+        self.save_weights = False
         self.weights: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None) -> torch.Tensor:
-        """(B, T, C) -> (B, T, C). With `kv_cache`, x holds only new tokens; their keys/values are appended to the cache."""
+        """(B, T, C) -> (B, T, C). With `kv_cache`, x holds only new tokens; their
+        keys/values are appended to the cache."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(self.d_model, dim=2)
         q, k, v = (
@@ -100,7 +105,8 @@ class CausalSelfAttention(nn.Module):
 
 # %% ../nbs/02_attention.ipynb #022c34b8
 class KVCache:
-    """Preallocated keys and values of every layer, for incremental decoding; `pos` tokens are filled."""
+    """Preallocated keys and values of every layer, for incremental decoding; `pos`
+    tokens are filled."""
 
     def __init__(
         self,
@@ -119,7 +125,8 @@ class KVCache:
     def update(
         self, layer: int, k: torch.Tensor, v: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Write this step's (B, nh, T, hs) keys/values for `layer` after the filled part; return all keys/values so far."""
+        """Write this step's (B, nh, T, hs) keys/values for `layer` after the filled
+        part; return all keys/values so far."""
         end = self.pos + k.size(2)
         if end > self.max_len:
             raise ValueError(f"KV cache is full: {end} tokens > max_len {self.max_len}")
@@ -128,6 +135,7 @@ class KVCache:
         return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
 
     def reorder(self, index: torch.Tensor) -> None:
-        """Select batch rows (e.g. surviving beams) in place: row i becomes old row index[i]."""
+        """Select batch rows (e.g. surviving beams) in place: row i becomes old row
+        index[i]."""
         self.k = self.k.index_select(1, index)
         self.v = self.v.index_select(1, index)

@@ -70,7 +70,8 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
 
 # %% ../nbs/00_checkpoint.ipynb #c4e1a009
 def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from `path`, or a `CheckpointError` saying the file is missing or corrupt."""
+    """A JSON object from `path`, or a `CheckpointError` saying the file is missing or
+    corrupt."""
     if not path.is_file():
         raise CheckpointError(f"missing {path.name} in {path.parent}")
     try:
@@ -83,7 +84,8 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file, or a `CheckpointError` (missing or corrupt file)."""
+    """The tensors of a safetensors file, or a `CheckpointError` (missing or corrupt
+    file)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -95,13 +97,20 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"corrupt weights file {path}: {e}") from None
 
 
+def _tied_head(model: GPT) -> str | None:
+    # the name not to store: the LM head when it is the embedding matrix (a fine-tuned
+    # classifier's head is a separate matrix and is stored)
+    return "lm_head.weight" if model.lm_head.weight is model.wte.weight else None
+
+
 def load_state(
     model: GPT, sd: dict[str, torch.Tensor], source: str = "checkpoint"
 ) -> GPT:
     """Copy tensors into `model`, checking that keys and shapes match exactly; errors
-    name the offending tensor."""
-    own = {k: v for k, v in model.state_dict().items() if k != "lm_head.weight"}
-    sd = {k: v for k, v in sd.items() if k != "lm_head.weight"}
+    name the offending tensor. The LM head is skipped when it is tied to `wte`."""
+    skip = _tied_head(model)
+    own = {k: v for k, v in model.state_dict().items() if k != skip}
+    sd = {k: v for k, v in sd.items() if k != skip}
     if missing := sorted(set(own) - set(sd)):
         raise CheckpointError(f"{source} lacks tensor(s) {missing[:5]}")
     if extra := sorted(set(sd) - set(own)):
@@ -133,7 +142,8 @@ def save_model(model: GPT, path: str | Path) -> Path:
     """Save `model` as `path/config.json` + `path/model.safetensors` (atomic writes; the
     tied head is stored once); returns the directory."""
     path = Path(path)
-    sd = {k: v for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    skip = _tied_head(model)
+    sd = {k: v for k, v in model.state_dict().items() if k != skip}
     _save_weights(path / "model.safetensors", sd, "llm_from_scratch")
     _save_json(path / "config.json", dataclasses.asdict(model.cfg))
     return path
@@ -177,8 +187,10 @@ def _resolve_pretrained(name_or_path: str | Path) -> Path:
         )
     except Exception as e:
         raise CheckpointError(
-            f"{name_or_path!r} is not a local directory and cannot be fetched from the Hugging Face Hub "
-            f"({type(e).__name__}): check the name and your connection, or pass a local directory"
+            f"{name_or_path!r} is not a local directory and cannot be fetched from the "
+            "Hugging Face Hub "
+            f"({type(e).__name__}): check the name and your connection, or pass a "
+            "local directory"
         ) from None
 
 # %% ../nbs/00_checkpoint.ipynb #debc8898
@@ -222,8 +234,8 @@ def _hf_config(model: GPT) -> dict[str, Any]:
 
 
 def save_hf(model: GPT, path: str | Path) -> Path:
-    """Save as a Hugging Face GPT-2 directory that `GPT2LMHeadModel.from_pretrained(path)`
-    loads."""
+    """Save as a Hugging Face GPT-2 directory that
+    `GPT2LMHeadModel.from_pretrained(path)` loads."""
     hf, path = _hf_config(model), Path(path)
     _save_weights(path / "model.safetensors", hf_state_dict(model), "pt")
     _save_json(path / "config.json", hf)
@@ -266,8 +278,9 @@ def _siblings(ckpt_dir: Path) -> tuple[Path, Path]:
 
 
 def _pause_for_tests(point: str, step: int, until: Callable[[], bool] | None = None):
-    # The kill drill's hook (tests/test_kill.py): with LLM_FROM_SCRATCH_TEST_PAUSE=POINT@STEP
-    # set, say so on stderr and wait here (until killed, `until()` holds, or 10 minutes).
+    # The kill drill's hook (tests/test_kill.py): with
+    # LLM_FROM_SCRATCH_TEST_PAUSE=POINT@STEP set, say so on stderr and wait here
+    # (until killed, until `until()` holds, or 10 minutes).
     if os.environ.get("LLM_FROM_SCRATCH_TEST_PAUSE") != f"{point}@{step}":
         return
     print(f"paused at {point}, step {step}", file=sys.stderr, flush=True)
@@ -286,8 +299,9 @@ def _complete_step(path: Path) -> int | None:
 
 def latest_checkpoint(ckpt_dir: str | Path) -> Path | None:
     """The newest complete checkpoint among `ckpt_dir` and what an interrupted save left
-    beside it: the new one in `.NAME.tmp` (killed after writing it, before or between the
-    renames) or the previous one in `.NAME.old`. Read-only; None if there is none."""
+    beside it: the new one in `.NAME.tmp` (killed after writing it, before or between
+    the renames) or the previous one in `.NAME.old`. Read-only; None if there is
+    none."""
     ckpt_dir = Path(ckpt_dir)
     tmp, old = _siblings(ckpt_dir)
     here = ckpt_dir if (ckpt_dir / STATE_FILE).is_file() else None
@@ -330,7 +344,8 @@ def recover_checkpoint(ckpt_dir: str | Path) -> str | None:
 
 
 def has_checkpoint(ckpt_dir: str | Path) -> bool:
-    """True if `ckpt_dir`, or what an interrupted save left beside it, holds a checkpoint."""
+    """True if `ckpt_dir`, or what an interrupted save left beside it, holds a
+    checkpoint."""
     return latest_checkpoint(ckpt_dir) is not None
 
 # %% ../nbs/00_checkpoint.ipynb #2fbb9322
@@ -343,8 +358,8 @@ def save_checkpoint(
     step: int,
     **extra: Any,
 ) -> Path:
-    """Write a complete checkpoint into a temp dir next to `ckpt_dir`, fsync it, then swap
-    it in with two renames."""
+    """Write a complete checkpoint into a temp dir next to `ckpt_dir`, fsync it, then
+    swap it in with two renames."""
     ckpt_dir = Path(ckpt_dir)
     for name, p in model.named_parameters():
         if not torch.isfinite(p).all():  # never replace a good checkpoint with nan/inf
@@ -434,14 +449,15 @@ def load_tokenizer(ckpt_dir: str | Path) -> Tokenizer:
 def load_trained(
     ckpt_dir: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[GPT, Tokenizer]:
-    """Model (eval mode) and tokenizer of a training checkpoint or run directory, SHA-256
-    checked; the optimizer state is not read."""
+    """Model (eval mode) and tokenizer of a training checkpoint or run directory,
+    SHA-256 checked; the optimizer state is not read."""
     path = _locate(ckpt_dir)
     verify_checkpoint(path, _FILES[:3])
     model, tok = load_model(path, map_location).eval(), _read_tokenizer(path)
     if tok.n_vocab > model.cfg.vocab_size:
         raise CheckpointError(
-            f"tokenizer has {tok.n_vocab} tokens but the model only {model.cfg.vocab_size}"
+            f"tokenizer has {tok.n_vocab} tokens but the model only "
+            f"{model.cfg.vocab_size}"
         )
     return model, tok
 
@@ -460,9 +476,12 @@ class Checkpoint:
     path: Path
 
 
-def load_checkpoint(ckpt_dir: str | Path) -> Checkpoint:
+def load_checkpoint(
+    ckpt_dir: str | Path, load: Callable[[Path], GPT] = load_model
+) -> Checkpoint:
     """Read and verify a checkpoint written by `save_checkpoint` (the previous one if a
-    swap was interrupted): every file is hashed once."""
+    swap was interrupted): every file is hashed once. `load` builds the model from the
+    directory (fine-tuned models, chapter 7, have their own)."""
     path = _locate(ckpt_dir)
     state = verify_checkpoint(path)
     try:
@@ -477,6 +496,4 @@ def load_checkpoint(ckpt_dir: str | Path) -> Checkpoint:
             f"corrupt {path / STATE_FILE}: {type(e).__name__}: {e}"
         ) from None
     opt = read_safetensors(path / "optimizer.safetensors")
-    return Checkpoint(
-        load_model(path), _read_tokenizer(path), tc, step, state, opt, path
-    )
+    return Checkpoint(load(path), _read_tokenizer(path), tc, step, state, opt, path)

@@ -1,4 +1,4 @@
-"""`llm-from-scratch`: one command with a subcommand per job: `train`, `generate`, `data`.
+"""`llm-from-scratch`: one command with a subcommand per job: `train`, `generate`, `finetune`, `classify`, `data`.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/cli.html.md"""
 
@@ -42,6 +42,15 @@ from llm_from_scratch.config import (
     read_config_file,
 )
 from .data import CORPORA, download, load_text
+from llm_from_scratch.finetune import (
+    END,
+    FinetuneError,
+    classify,
+    finetune_settings,
+    format_prompt,
+    load_finetuned,
+    run_finetune,
+)
 from llm_from_scratch.generation import (
     GenerationConfig,
     GenerationError,
@@ -68,7 +77,7 @@ from llm_from_scratch.trainer import (
 # %% auto #0
 __all__ = ['COMMANDS', 'in_flags', 'int_or_none', 'float_or_none', 'add_field_flags', 'data_main', 'preset_train_defaults',
            'train_parser', 'TrainPlan', 'resolve_configs', 'train_main', 'load_for_generation', 'generate_parser',
-           'generate_main', 'main']
+           'generate_main', 'finetune_parser', 'finetune_main', 'classify_main', 'main']
 
 # %% ../nbs/90_cli.ipynb #9a1c0003
 class _Parser(argparse.ArgumentParser):
@@ -150,8 +159,8 @@ _TYPES: dict[str, Callable[[str], Any]] = {
 def add_field_flags(
     group: Any, cls: type, defaults: dict[str, Any], names: Iterable[str] | None = None
 ) -> None:
-    """One `--field-name` flag per field of dataclass `cls` (or those in `names`), typed by
-    its annotation, with the field's `help` metadata (`config.param`) and the default
+    """One `--field-name` flag per field of dataclass `cls` (or those in `names`), typed
+    by its annotation, with the field's `help` metadata (`config.param`) and the default
     shown. A flag left out of the command line is left out of the parsed arguments."""
     for f in dataclasses.fields(cls):
         if names is not None and f.name not in names:
@@ -169,7 +178,8 @@ def add_field_flags(
 
 # %% ../nbs/90_cli.ipynb #0cd20248
 def data_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch data [CORPUS]`: download/verify a corpus and print its statistics."""
+    """`llm-from-scratch data [CORPUS]`: download/verify a corpus and print its
+    statistics."""
     p = _Parser(
         prog="llm-from-scratch data",
         description="Download (or find cached) and inspect a corpus.",
@@ -218,10 +228,12 @@ def train_parser() -> argparse.ArgumentParser:
     )
     # fmt: off
     p.add_argument("--config", metavar="FILE",
-                   help="YAML, TOML or JSON file of model and training fields (and `preset`)")
+                   help="YAML, TOML or JSON file of model and training fields "
+                        "(and `preset`)")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT_DIR/checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="start over even if OUT_DIR already holds a checkpoint")
     p.add_argument("--no-progress", action="store_true",
@@ -302,7 +314,8 @@ def resolve_configs(args: dict[str, Any]) -> TrainPlan:
 
 # %% ../nbs/90_cli.ipynb #082c988e
 def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> str:
-    """`prompt` and `n` sampled tokens (temperature 0.8), through `generation.generate`."""
+    """`prompt` and `n` sampled tokens (temperature 0.8), through
+    `generation.generate`."""
     dev = next(model.parameters()).device
     g = torch.Generator(device=dev).manual_seed(seed)
     out = generate(
@@ -338,8 +351,8 @@ def _check_sample_options(args: dict[str, Any], plan: TrainPlan) -> None:
 
 
 def train_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch train [options]`: train, print a sample and where the checkpoint
-    is. Returns the exit status."""
+    """`llm-from-scratch train [options]`: train, print a sample and where the
+    checkpoint is. Returns the exit status."""
     args = vars(train_parser().parse_args(list(argv)))
     fields = {f.name for c in (GPTConfig, TrainConfig) for f in dataclasses.fields(c)}
     file = args.get("config")
@@ -396,6 +409,9 @@ def load_for_generation(
     if pretrained is not None:
         return from_pretrained(pretrained).to(device).eval(), get_tokenizer("gpt2")
     assert checkpoint is not None
+    if finetune_settings(checkpoint):  # chapter 7: LoRA layers merged on loading
+        model, tok, _ = load_finetuned(checkpoint)
+        return model.to(device), tok
     return load_trained(checkpoint, map_location=device)
 
 
@@ -417,17 +433,23 @@ def generate_parser() -> argparse.ArgumentParser:
                      help="directory written by `llm-from-scratch train`")
     src.add_argument("--pretrained", metavar="NAME|DIR",
                      help="Hugging Face GPT-2 weights: hub name (gpt2) or directory")
-    p.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
+    p.add_argument("--prompt", default="\n",
+                   help="text to continue (default: a newline); "
+                   "the instruction, for a checkpoint of `finetune --task instruct`")
+    p.add_argument("--input", default="",
+                   help="the input, for an instruction-tuned checkpoint")
     mode.add_argument("--sample", dest="do_sample", action="store_true", default=None,
                       help="sample (the default, without --num-beams)")
     mode.add_argument("--greedy", dest="do_sample", action="store_false",
                       help="always take the most likely token")
     p.add_argument("--num-samples", type=int, default=1, metavar="N",
                    help="independent samples, one after another (default: %(default)s)")
-    p.add_argument("--seed", type=int, help="random seed (default: a fresh one each run)")
+    p.add_argument("--seed", type=int,
+                   help="random seed (default: a fresh one each run)")
     p.add_argument("--no-cache", dest="use_cache", action="store_false",
                    help="recompute the whole window every step")
-    p.add_argument("--ignore-eos", action="store_true", help="go on after <|endoftext|>")
+    p.add_argument("--ignore-eos", action="store_true",
+                   help="go on after <|endoftext|>")
     p.add_argument("--allow-special", action="store_true",
                    help="let the prompt contain special tokens (<|endoftext|>)")
     p.add_argument("--device", default="cpu", help="(default: %(default)s)")
@@ -451,8 +473,26 @@ def _generation_config(a: argparse.Namespace, eot: int | None) -> GenerationConf
     return GenerationConfig(**o, eos_token_id=None if a.ignore_eos else eot)
 
 
+def _until(pieces: Iterable[str], stop: str | None) -> Iterator[str]:
+    """The text pieces up to (not including) the first `stop` string, if one is
+    given."""
+    text, sent = "", 0
+    for piece in pieces:
+        text += piece
+        cut = text.find(stop) if stop else -1
+        if cut >= 0:
+            yield text[sent:cut]
+            return
+        keep = len(text) - (len(stop) - 1 if stop else 0)  # might start a stop string
+        if keep > sent:
+            yield text[sent:keep]
+            sent = keep
+    yield text[sent:]
+
+
 def _prepare_generation(a: argparse.Namespace) -> tuple:
-    """Model, tokenizer, prompt ids, decoding config and generator for `generate`."""
+    """Model, tokenizer, prompt (text and ids), stop string, decoding config and
+    generator for `generate`, every option checked before anything is printed."""
     if not a.prompt:
         raise GenerationError(
             "empty prompt: give some text with `prompt` (e.g. --prompt $'\\n')"
@@ -462,6 +502,13 @@ def _prepare_generation(a: argparse.Namespace) -> tuple:
     if a.seed is not None and not 0 <= a.seed < 2**63:
         raise GenerationError(f"`seed` must be in [0, 2**63), got {a.seed}")
     device = resolve_device(a.device)
+    prompt, stop = a.prompt, None
+    if a.checkpoint is not None and (meta := finetune_settings(a.checkpoint)):
+        if meta["task"] != "instruct":
+            raise GenerationError(
+                f"{a.checkpoint} is a classifier: use `llm-from-scratch classify`"
+            )
+        prompt, stop = format_prompt(a.prompt, a.input), END  # the training template
     try:
         model, tok = load_for_generation(a.checkpoint, a.pretrained, device)
     except LLMError as e:
@@ -469,10 +516,10 @@ def _prepare_generation(a: argparse.Namespace) -> tuple:
             f"`{'checkpoint' if a.checkpoint else 'pretrained'}`: {e}"
         ) from None
     try:
-        ids = encode(tok, a.prompt, allowed_special="all" if a.allow_special else ())
+        ids = encode(tok, prompt, allowed_special="all" if a.allow_special else ())
     except TokenizerError as e:
         special = sorted(
-            s for s in getattr(tok, "special_tokens_set", ()) if s in a.prompt
+            s for s in getattr(tok, "special_tokens_set", ()) if s in prompt
         )
         if special:
             raise GenerationError(
@@ -486,48 +533,123 @@ def _prepare_generation(a: argparse.Namespace) -> tuple:
         if a.seed is not None
         else None
     )
-    return model, tok, ids, gc, g
+    return model, tok, prompt, stop, ids, gc, g
 
 
 def generate_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch generate`: sample text from a checkpoint or GPT-2 weights,
     streaming it to stdout."""
     a = generate_parser().parse_args(list(argv))
-    with _user_terms(vars(a)):  # everything is checked before anything is printed
-        model, tok, ids, gc, g = _prepare_generation(a)
-        _generate(a, model, tok, ids, gc, g)
+    with _user_terms(vars(a)):  # messages name the flags
+        model, tok, prompt, stop, ids, gc, g = _prepare_generation(a)
+        eot = gc.eos_ids[0] if gc.eos_ids else getattr(tok, "eot_token", None)
+        for i in range(a.num_samples):
+            if gc.num_beams > 1:
+                out = generate(model, ids, generation_config=gc, generator=g)
+                new = out[len(ids) :].tolist()
+                pieces: Iterable[str] = [
+                    decode(tok, new[: new.index(eot)] if eot in new else new)
+                ]
+            else:
+                toks = (
+                    int(t)
+                    for t in stream(model, ids, generation_config=gc, generator=g)
+                )
+                pieces = decode_stream(
+                    tok, itertools.takewhile(lambda t: a.ignore_eos or t != eot, toks)
+                )
+            sys.stdout.write(("\n---\n" if i else "") + prompt)
+            for piece in _until(pieces, stop):
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+    return 0
+
+# %% ../nbs/90_cli.ipynb #ft7cli02
+_FINETUNE_DEFAULTS = dict(
+    max_iters=200,
+    batch_size=16,
+    lr=1e-3,
+    min_lr=1e-4,
+    warmup_iters=10,
+    weight_decay=0.0,
+    grad_clip=1.0,
+    eval_interval=50,
+    ckpt_interval=100,
+    out_dir="out/finetune",
+)  # fine-tuning's own defaults; the other TrainConfig fields keep theirs
+
+
+def finetune_parser() -> argparse.ArgumentParser:
+    """The argument parser of `llm-from-scratch finetune`."""
+    p = _Parser(
+        prog="llm-from-scratch finetune",
+        description="Fine-tune a `train` checkpoint on a JSON-lines file: "
+        "classification "
+        '({"text", "label"} per line) or instructions ({"instruction", "input", '
+        '"response"}).',
+    )
+    add = p.add_argument
+    add("--checkpoint", required=True, metavar="DIR", help="written by `train`")
+    add("--data", required=True, metavar="FILE", help="training examples, JSON lines")
+    add("--task", required=True, choices=["classify", "instruct"])
+    add("--val-data", metavar="FILE", help="held-out examples (default: 256 training)")
+    add("--lora-rank", type=int, metavar="R", help="train LoRA adapters of rank R only")
+    add("--lora-alpha", type=float, metavar="A", help="LoRA scale alpha (default: R)")
+    add("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
+    add("--overwrite", action="store_true", help="start over if OUT_DIR holds a run")
+    add("--no-progress", action="store_true", help="no progress bar")
+    names = [*_FINETUNE_DEFAULTS, "log_interval", "seed", "device"]
+    group = p.add_argument_group("training (TrainConfig)")
+    add_field_flags(group, TrainConfig, _FINETUNE_DEFAULTS, names)
+    return p
+
+
+def finetune_main(argv: Sequence[str]) -> int:
+    """`llm-from-scratch finetune`: fine-tune, report the validation loss and where the
+    checkpoint is."""
+    a = vars(finetune_parser().parse_args(list(argv)))
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    tc = TrainConfig(**{**_FINETUNE_DEFAULTS, **{k: a[k] for k in names if k in a}})
+    model, tok, meta, val_loss = run_finetune(
+        a["checkpoint"],
+        a["data"],
+        a["task"],
+        tc,
+        a["val_data"],
+        a["lora_rank"],
+        a["lora_alpha"],
+        a["resume"],
+        a["overwrite"],
+        not a["no_progress"],
+    )
+    print(f"done: step {tc.max_iters}, val loss {val_loss:.4f}")
+    ckpt = Path(tc.out_dir) / "checkpoint"
+    use = (
+        "classify --text TEXT"
+        if meta["task"] == "classify"
+        else "generate --prompt TEXT"
+    )
+    print(f"checkpoint: {ckpt}\nuse it: llm-from-scratch {use} --checkpoint {ckpt}")
     return 0
 
 
-def _generate(
-    a: argparse.Namespace,
-    model: GPT,
-    tok: Tokenizer,
-    ids: list[int],
-    gc: GenerationConfig,
-    g: torch.Generator | None,
-) -> None:
-    eot = gc.eos_ids[0] if gc.eos_ids else getattr(tok, "eot_token", None)
-    for i in range(a.num_samples):
-        if gc.num_beams > 1:
-            out = generate(model, ids, generation_config=gc, generator=g)
-            new = out[len(ids) :].tolist()
-            pieces: Iterable[str] = [
-                decode(tok, new[: new.index(eot)] if eot in new else new)
-            ]
-        else:
-            toks = (
-                int(t) for t in stream(model, ids, generation_config=gc, generator=g)
-            )
-            pieces = decode_stream(
-                tok, itertools.takewhile(lambda t: a.ignore_eos or t != eot, toks)
-            )
-        sys.stdout.write(("\n---\n" if i else "") + a.prompt)
-        for piece in pieces:
-            sys.stdout.write(piece)
-            sys.stdout.flush()
-        sys.stdout.write("\n")
-        sys.stdout.flush()
+def classify_main(argv: Sequence[str]) -> int:
+    """`llm-from-scratch classify`: the label and probability of each text, one a
+    line."""
+    p = _Parser(prog="llm-from-scratch classify", description="Label texts.")
+    p.add_argument("--checkpoint", required=True, metavar="DIR", help="a classifier")
+    p.add_argument("--text", required=True, action="append", help="a text (repeatable)")
+    a = p.parse_args(list(argv))
+    model, tok, meta = load_finetuned(a.checkpoint)
+    if meta["task"] != "classify":
+        raise FinetuneError(
+            f"{a.checkpoint} is not a classifier (task {meta['task']!r})"
+        )
+    for label, prob in classify(model, tok, meta["labels"], a.text):
+        print(f"{label}\t{prob:.3f}")
+    return 0
 
 # %% ../nbs/90_cli.ipynb #e33bab4c
 COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
@@ -536,6 +658,11 @@ COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
         "train a GPT (default: a character-level model on TinyShakespeare)",
     ),
     "generate": (generate_main, "generate text from a checkpoint or GPT-2 weights"),
+    "finetune": (
+        finetune_main,
+        "fine-tune a checkpoint on JSON-lines data (chapter 7)",
+    ),
+    "classify": (classify_main, "label texts with a fine-tuned classifier"),
     "data": (data_main, "download and inspect a corpus"),
 }
 
@@ -546,7 +673,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     usage = "llm-from-scratch [-h] [--version] {" + ",".join(COMMANDS) + "} ..."
     if not argv or argv[0] in ("-h", "--help"):
         print(
-            f"usage: {usage}\n\nBuild, train and sample a GPT-2-style model.\n\ncommands:"
+            f"usage: {usage}\n\nBuild, train and sample a GPT-2-style "
+            "model.\n\ncommands:"
         )
         for name, (_, help_) in COMMANDS.items():
             print(f"  {name:10s} {help_}")

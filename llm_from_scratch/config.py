@@ -27,7 +27,8 @@ __all__ = ['COURSE_STYLE', 'PRESETS', 'LLMError', 'ConfigError', 'command_name',
 
 # %% ../nbs/00_config.ipynb #f72cefc5
 class LLMError(Exception):
-    """Base class of the errors caused by user input (bad config, file, prompt...), reported without a traceback."""
+    """Base class of the errors caused by user input (bad config, file, prompt...),
+    reported without a traceback."""
 
 
 class ConfigError(LLMError, ValueError):
@@ -35,9 +36,9 @@ class ConfigError(LLMError, ValueError):
 
 
 def command_name() -> str:
-    """How to call `llm-from-scratch` again from a fresh shell: the path this process was
-    started as when it is the console script (`.venv/bin/llm-from-scratch` works without
-    activating the venv), else the bare name."""
+    """How to call `llm-from-scratch` again from a fresh shell: the path this process
+    was started as when it is the console script (`.venv/bin/llm-from-scratch` works
+    without activating the venv), else the bare name."""
     exe = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
     if exe.name != "llm-from-scratch":
         return "llm-from-scratch"
@@ -51,7 +52,8 @@ def command_name() -> str:
 
 # %% ../nbs/00_config.ipynb #2dc36c63
 def quick_mode() -> bool:
-    """True when `LLM_FROM_SCRATCH_QUICK` is set to 1/true/yes (CI's fast mode); full mode otherwise."""
+    """True when `LLM_FROM_SCRATCH_QUICK` is set to 1/true/yes (CI's fast mode); full
+    mode otherwise."""
     return os.environ.get("LLM_FROM_SCRATCH_QUICK", "").strip().lower() in (
         "1",
         "true",
@@ -79,7 +81,8 @@ COURSE_STYLE = {
 
 
 def smallest_text_px(fig) -> float:
-    """The height in pixels, at the figure's dpi, of the smallest visible text in `fig`."""
+    """The height in pixels, at the figure's dpi, of the smallest visible text in
+    `fig`."""
     from matplotlib.text import Text
 
     fig.canvas.draw()  # tick labels get their text when drawn
@@ -92,7 +95,8 @@ def smallest_text_px(fig) -> float:
 
 
 def use_course_style() -> None:
-    """The course's matplotlib settings; in IPython, PNGs tagged with their smallest text."""
+    """The course's matplotlib settings; in IPython, PNGs tagged with their smallest
+    text."""
     import matplotlib as mpl
 
     mpl.rcParams.update(COURSE_STYLE)
@@ -136,15 +140,17 @@ def param(default: Any, doc: str) -> Any:
 
 
 def check_at_least(cfg: Any, lo: int, *names: str) -> None:
-    """Raise `ConfigError` naming the first of the fields `names` of `cfg` below `lo`."""
+    """Raise `ConfigError` naming the first of the fields `names` of `cfg` below
+    `lo`."""
     for name in names:
         if getattr(cfg, name) < lo:
             raise ConfigError(f"`{name}` must be >= {lo}, got {getattr(cfg, name)}")
 
 
 def check_field_types(cfg: Any, allow_none: bool = True) -> None:
-    """Raise `ConfigError` naming the first field of dataclass `cfg` whose value does not match its annotation
-    ("int", "float", "bool", "str", optionally "| None"); a bool is not accepted as a number."""
+    """Raise `ConfigError` naming the first field of dataclass `cfg` whose value does
+    not match its annotation ("int", "float", "bool", "str", optionally "| None"); a
+    bool is not accepted as a number."""
     kinds = {"int": int, "float": (int, float), "bool": bool, "str": str}
     for f in dataclasses.fields(cfg):
         v, base = getattr(cfg, f.name), f.type.replace(" | None", "")
@@ -220,7 +226,7 @@ _DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 def check_device_name(name: str) -> None:
     """Raise `ConfigError` unless `name` is 'auto' or a device we can run on by name:
-    'cpu', 'cuda', 'cuda:N', 'mps' (whether it is present is checked when it is used)."""
+    'cpu', 'cuda', 'cuda:N', 'mps' (whether it is present is checked when used)."""
     if name == "auto":
         return
     import torch  # the config module itself does not need torch
@@ -247,8 +253,9 @@ def format_bytes(n: float) -> str:
 
 def memory_limit(device: Any = "cpu") -> int | None:
     """Bytes of memory `device` has in all (a GPU's memory; the machine's RAM for the
-    CPU and Apple's unified memory), or None when it cannot be told. Work that needs more
-    than this cannot fit at all; work that needs less still may not (others use it too)."""
+    CPU and Apple's unified memory), or None when it cannot be told. Work that needs
+    more than this cannot fit at all; work that needs less still may not (others use
+    it too)."""
     import torch
 
     device = torch.device(device)
@@ -262,13 +269,15 @@ def memory_limit(device: Any = "cpu") -> int | None:
 # %% ../nbs/00_config.ipynb #5e1ac0f1
 @dataclass
 class TrainConfig:
-    """Hyper-parameters of a training run; defaults: nanoGPT's CPU run on TinyShakespeare, Adam tuned for small batches."""
+    """Hyper-parameters of a training run; defaults: nanoGPT's CPU run on
+    TinyShakespeare, Adam tuned for small batches."""
 
     max_iters: int = param(2000, "optimizer steps in total")
     batch_size: int = param(12, "sequences per micro-batch (per process under DDP)")
     grad_accum_steps: int = param(
         1,
-        "micro-batches per step; global batch = batch_size * grad_accum_steps * processes",
+        "micro-batches per step; global batch = batch_size * grad_accum_steps * "
+        "processes",
     )
     lr: float = param(1e-3, "peak learning rate (after warmup)")
     min_lr: float = param(1e-4, "floor of the cosine decay")
@@ -307,7 +316,8 @@ class TrainConfig:
     )
     dtype: str = param(
         "auto",
-        "'auto' (bf16 autocast on a bf16-capable GPU, else fp32), 'float32', 'bfloat16'",
+        "'auto' (bf16 autocast on a bf16-capable GPU, else fp32), "
+        "'float32', 'bfloat16'",
     )
     compile: bool = param(False, "torch.compile the model (worth it on a GPU)")
     loss_chunk_size: int = param(
@@ -396,7 +406,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def preset_fields(name: str) -> dict[str, Any]:
-    """The fields a preset sets (a copy), or a `ConfigError` naming the valid presets."""
+    """The fields a preset sets (a copy), or a `ConfigError` naming the valid
+    presets."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return dict(PRESETS[name])
@@ -408,7 +419,8 @@ def preset(name: str, **overrides: Any) -> GPTConfig:
 
 # %% ../nbs/00_config.ipynb #661890f9
 def config_from_dict(d: dict[str, Any], cls: type = GPTConfig) -> Any:
-    """Build a dataclass config `cls` from a dict, rejecting unknown keys with a helpful message."""
+    """Build a dataclass config `cls` from a dict, rejecting unknown keys with a helpful
+    message."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
@@ -453,7 +465,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def write_config_file(d: dict[str, Any], path: str | Path) -> Path:
-    """Write a flat dict of config values to YAML, TOML or JSON, chosen by the file suffix."""
+    """Write a flat dict of config values to YAML, TOML or JSON, chosen by the file
+    suffix."""
     path = Path(path)
     if path.suffix in (".yaml", ".yml"):
         text = yaml.safe_dump(d, sort_keys=False)
@@ -482,7 +495,8 @@ def save_config(cfg: GPTConfig, path: str | Path) -> Path:
 
 # %% ../nbs/00_config.ipynb #a9a1ae8e
 def count_params(cfg: GPTConfig, embeddings: bool = True) -> int:
-    """Parameters of the GPT described by `cfg` (LM head tied to the token embedding)."""
+    """Parameters of the GPT described by `cfg` (LM head tied to the token
+    embedding)."""
     d, ff, b = cfg.d_model, cfg.d_ff, int(cfg.bias)
     block = (
         (3 * d * d + 3 * d * b)

@@ -30,7 +30,8 @@ class DataError(LLMError):
 
 
 def cache_dir() -> Path:
-    """The cache directory: `$LLM_FROM_SCRATCH_CACHE`, else `$XDG_CACHE_HOME/llm_from_scratch` (default ~/.cache)."""
+    """The cache directory: `$LLM_FROM_SCRATCH_CACHE`, else
+    `$XDG_CACHE_HOME/llm_from_scratch` (default ~/.cache)."""
     if os.environ.get("LLM_FROM_SCRATCH_CACHE"):
         return Path(os.environ["LLM_FROM_SCRATCH_CACHE"]).expanduser()
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -39,7 +40,8 @@ def cache_dir() -> Path:
 # %% ../nbs/00_data.ipynb #163a5273
 @dataclass(frozen=True)
 class Corpus:
-    """A downloadable text corpus: canonical URL, expected SHA-256 and cache file name."""
+    """A downloadable text corpus: canonical URL, expected SHA-256 and cache file
+    name."""
 
     name: str
     url: str
@@ -50,7 +52,8 @@ class Corpus:
 CORPORA: dict[str, Corpus] = {
     "tinyshakespeare": Corpus(
         "tinyshakespeare",
-        "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        "https://raw.githubusercontent.com/karpathy/char-rnn/master/"
+        "data/tinyshakespeare/input.txt",
         "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
         "tinyshakespeare.txt",
     ),
@@ -71,7 +74,8 @@ def download(
     cache: str | Path | None = None,
     timeout: float = 30.0,
 ) -> Path:
-    """Path of the named corpus in the cache, downloading and verifying it first if needed."""
+    """Path of the named corpus in the cache, downloading and verifying it first if
+    needed."""
     if name not in CORPORA:
         raise DataError(f"unknown corpus {name!r}; known: {sorted(CORPORA)}")
     c = CORPORA[name]
@@ -81,7 +85,8 @@ def download(
         if sha256_file(path) == c.sha256:
             return path
         raise DataError(
-            f"{path} exists but its SHA-256 is not {c.sha256[:12]}...; delete it to download again"
+            f"{path} exists but its SHA-256 is not {c.sha256[:12]}...; delete it to "
+            "download again"
         )
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{c.filename}.", suffix=".part")
@@ -98,7 +103,8 @@ def download(
         os.replace(tmp, path)
     except (urllib.error.URLError, OSError) as e:
         raise DataError(
-            f"cannot download {name} from {c.url} ({e}). If you are offline, copy the file to {path} "
+            f"cannot download {name} from {c.url} ({e}). If you are offline, copy the "
+            f"file to {path} "
             f"or set LLM_FROM_SCRATCH_CACHE to a folder that holds {c.filename}"
         ) from None
     finally:
@@ -108,14 +114,15 @@ def download(
 
 
 def load_text(source: str | Path = "tinyshakespeare") -> str:
-    """The text of a known corpus (by name, downloaded/cached) or of a local file (by path):
-    a `DataError` if it is missing, a directory, empty or not UTF-8 text."""
+    """The text of a known corpus (by name, downloaded/cached) or of a local file (by
+    path): a `DataError` if it is missing, a directory, empty or not UTF-8 text."""
     path = download(str(source)) if str(source) in CORPORA else Path(source)
     if path.is_dir():
         raise DataError(f"{path} is a directory, not a text file")
     if not path.is_file():
         raise DataError(
-            f"no corpus named {str(source)!r} and no such file; known: {sorted(CORPORA)}"
+            f"no corpus named {str(source)!r} and no such file; known: "
+            f"{sorted(CORPORA)}"
         )
     try:
         text = path.read_text(encoding="utf-8")
@@ -133,7 +140,8 @@ def load_text(source: str | Path = "tinyshakespeare") -> str:
 def train_val_split(
     tokens: torch.Tensor, val_fraction: float = 0.1
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split a 1-D token tensor into (train, val): val is the last `val_fraction` of it."""
+    """Split a 1-D token tensor into (train, val): val is the last `val_fraction` of
+    it."""
     if not 0.0 < val_fraction < 1.0:
         raise DataError(f"val_fraction must be in (0, 1), got {val_fraction}")
     n = int(len(tokens) * (1 - val_fraction))
@@ -141,8 +149,8 @@ def train_val_split(
 
 # %% ../nbs/00_data.ipynb #8e34bd3b
 def mix_seed(seed: int, *ints: int) -> int:
-    """A 63-bit seed from (seed, *ints): splitmix-style mixing, so neighbouring steps get
-    unrelated random streams."""
+    """A 63-bit seed from (seed, *ints): splitmix-style mixing, so neighbouring steps
+    get unrelated random streams."""
     h = seed & 0xFFFFFFFFFFFFFFFF
     for i in ints:
         h = ((h ^ (i + 0x9E3779B97F4A7C15)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
@@ -159,9 +167,11 @@ def get_batches(
     rank: int = 0,
     world_size: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs and targets (accum, batch_size, block_size) for `rank` at `step`: a pure function of (seed, step).
+    """Inputs and targets (accum, batch_size, block_size) for `rank` at `step`: a pure
+    function of (seed, step).
 
-    The global batch (accum, world_size, batch_size) is drawn from one seeded generator and sharded by rank."""
+    The global batch (accum, world_size, batch_size) is drawn from one seeded generator
+    and sharded by rank."""
     n = len(tokens) - block_size
     if n < 1:
         raise DataError(
@@ -176,7 +186,8 @@ def get_batches(
 
 # %% ../nbs/00_data.ipynb #6530ac23
 def online(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
-    """True if a TCP connection to `host` succeeds within `timeout` seconds (name lookup included)."""
+    """True if a TCP connection to `host` succeeds within `timeout` seconds (name lookup
+    included)."""
     import socket
     import threading
 
@@ -198,8 +209,9 @@ def online(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
 
 
 def gpt2_source() -> str | None:
-    """Where GPT-2's weights can come from: `$LLM_FROM_SCRATCH_GPT2_DIR` (a local Hugging Face
-    directory), else "gpt2" from the Hub when it is reachable, else None."""
+    """Where GPT-2's weights can come from: `$LLM_FROM_SCRATCH_GPT2_DIR` (a local
+    Hugging Face directory), else "gpt2" from the Hub when it is reachable, else
+    None."""
     local = os.environ.get("LLM_FROM_SCRATCH_GPT2_DIR")
     if local and Path(local).expanduser().is_dir():
         return str(Path(local).expanduser())
@@ -222,15 +234,17 @@ def colab_url(notebook: str) -> str:
 
 
 class NeedsInternet:
-    """Stands in for the output of a cell that needs the internet: what the cell does, what it
-    would show, and a link to run the chapter in Colab. Texts may use `code` markup."""
+    """Stands in for the output of a cell that needs the internet: what the cell does,
+    what it would show, and a link to run the chapter in Colab. Texts may use `code`
+    markup."""
 
     def __init__(self, does: str, shows: str, notebook: str):
         self.does, self.shows, self.url = does, shows, colab_url(notebook)
 
     def __repr__(self) -> str:
         return (
-            f"Needs the internet: this cell {self.does}.\nWhat you would see: {self.shows}.\n"
+            f"Needs the internet: this cell {self.does}.\nWhat you would see: "
+            f"{self.shows}.\n"
             f"Run this chapter in Colab to see it: {self.url}"
         )
 
@@ -241,11 +255,13 @@ class NeedsInternet:
         fmt = lambda s: re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(s))
         return (
             '<div class="admonition note lfs-colab-callout">'
-            '<p class="admonition-title">Needs the internet: run this chapter in Colab to see it</p>'
+            '<p class="admonition-title">Needs the internet: run this chapter in Colab '
+            "to see it</p>"
             f"<p>This cell {fmt(self.does)}.</p>"
             f"<p><strong>What you would see:</strong> {fmt(self.shows)}.</p>"
             f'<p><a href="{self.url}">Open this chapter in Colab</a>, or set '
-            "<code>LLM_FROM_SCRATCH_GPT2_DIR</code> to a local copy of GPT-2's weights.</p></div>"
+            "<code>LLM_FROM_SCRATCH_GPT2_DIR</code> to a local copy of GPT-2's "
+            "weights.</p></div>"
         )
 
 

@@ -58,8 +58,9 @@ def _group(key: str, shapes: list, V: int, d_ff: int) -> str:
 
 
 def time_split(fn: Callable[[], Any], vocab_size: int, d_ff: int) -> dict[str, float]:
-    """Milliseconds of one call of `fn` by part (LM head + embedding, MLP, attention, loss, layer norm, optimizer, other
-    ops) from the profiler's self time per op; what no op accounts for is 'Python + dispatch'."""
+    """Milliseconds of one call of `fn` by part (LM head + embedding, MLP, attention,
+    loss, layer norm, optimizer, other ops) from the profiler's self time per op; what
+    no op accounts for is 'Python + dispatch'."""
     from torch.profiler import ProfilerActivity, profile
 
     fn()  # warm up
@@ -96,8 +97,9 @@ def _best_seconds(fn: Callable[[], Any], reps: int) -> float:
 def measure_machine(
     d: int = 384, rows: int = 2048, n_weights: int = 30_000_000, reps: int = 5
 ) -> dict[str, float]:
-    """This machine's fp32 matmul throughput (FLOP/s of a (rows, d) @ (d, 4d) product) and weight-streaming bandwidth
-    (bytes/s of one matrix-vector product over `n_weights` fp32 weights, far more than the caches hold)."""
+    """This machine's fp32 matmul throughput (FLOP/s of a (rows, d) @ (d, 4d) product)
+    and weight-streaming bandwidth (bytes/s of one matrix-vector product over
+    `n_weights` fp32 weights, far more than the caches hold)."""
     a, b = torch.randn(rows, d), torch.randn(d, 4 * d)
     flops = 2 * rows * d * 4 * d / _best_seconds(lambda: a @ b, reps)
     W, v = torch.randn(n_weights // d, d), torch.randn(d)
@@ -106,9 +108,11 @@ def measure_machine(
 
 # %% ../nbs/08_fast.ipynb #6201a4ed
 class ChunkedCrossEntropy(torch.autograd.Function):
-    """Mean cross-entropy of the logits `x @ weight.T` against `targets` (-100: ignored), computed `chunk_size` rows at
-    a time so that only (chunk_size, V) logits ever exist. The gradients are made in the same pass (the loss is the
-    end of the graph, so backward only scales them): three matmuls per chunk, as in the plain path."""
+    """Mean cross-entropy of the logits `x @ weight.T` against `targets` (-100:
+    ignored), computed `chunk_size` rows at a time so that only (chunk_size, V) logits
+    ever exist. The gradients are made in the same pass (the loss is the end of the
+    graph, so backward only scales them): three matmuls per chunk, as in the plain
+    path."""
 
     @staticmethod
     def forward(
@@ -148,7 +152,8 @@ class ChunkedCrossEntropy(torch.autograd.Function):
 def chunked_cross_entropy(
     x: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, chunk_size: int = 1024
 ) -> torch.Tensor:
-    """`F.cross_entropy(x @ weight.T, targets, ignore_index=-100)` without the full logits: x (..., C), targets (...)."""
+    """`F.cross_entropy(x @ weight.T, targets, ignore_index=-100)` without the full
+    logits: x (..., C), targets (...)."""
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     C = x.size(-1)
@@ -160,8 +165,9 @@ def chunked_cross_entropy(
 def hidden_states(
     model: GPT, idx: torch.Tensor, checkpoint_blocks: bool = False
 ) -> torch.Tensor:
-    """The final-LayerNorm output (B, T, C) of `model` for `idx` (B, T); with `checkpoint_blocks`, each block keeps
-    only its input for the backward pass and recomputes the rest then (dropout masks replayed exactly)."""
+    """The final-LayerNorm output (B, T, C) of `model` for `idx` (B, T); with
+    `checkpoint_blocks`, each block keeps only its input for the backward pass and
+    recomputes the rest then (dropout masks replayed exactly)."""
     B, T = idx.shape
     x = model.drop(model.wte(idx) + model.wpe(torch.arange(T, device=idx.device)))
     for block in model.h:
@@ -173,8 +179,9 @@ def hidden_states(
 
 
 class LowMemoryLoss(nn.Module):
-    """Wraps a GPT for training: `forward(idx, targets)` returns `(None, loss)` like `GPT.forward`, with the loss
-    computed by `chunked_cross_entropy` (if `chunk_size`) and blocks checkpointed (if `checkpoint_blocks`)."""
+    """Wraps a GPT for training: `forward(idx, targets)` returns `(None, loss)` like
+    `GPT.forward`, with the loss computed by `chunked_cross_entropy` (if `chunk_size`)
+    and blocks checkpointed (if `checkpoint_blocks`)."""
 
     def __init__(
         self, model: GPT, chunk_size: int = 0, checkpoint_blocks: bool = False
@@ -209,9 +216,10 @@ def _rss() -> int:
 
 
 def peak_memory(fn: Callable[[], Any], interval: float = 5e-4) -> int | None:
-    """Peak extra resident memory (bytes) of this process while `fn()` runs, sampled by a watcher thread every
-    `interval` s (PyTorch's kernels release the GIL, so the watcher runs during them); None where /proc is missing.
-    Large tensors are mapped and unmapped straight from the OS, so they show up and go away as they live and die."""
+    """Peak extra resident memory (bytes) of this process while `fn()` runs, sampled by
+    a watcher thread every `interval` s (PyTorch's kernels release the GIL, so the
+    watcher runs during them); None where /proc is missing. Large tensors are mapped and
+    unmapped straight from the OS, so they show up and go away as they live and die."""
     if not os.path.exists("/proc/self/statm"):
         return None
     with contextlib.suppress(
@@ -242,7 +250,8 @@ def peak_memory(fn: Callable[[], Any], interval: float = 5e-4) -> int | None:
 
 # %% ../nbs/08_fast.ipynb #a6fb1434
 def _head(model: GPT) -> Callable[[torch.Tensor], torch.Tensor]:
-    # fp32 head: x @ W^T with a contiguous copy of W^T streams about 1.5-2x faster at batch 1 than F.linear(x, W)
+    # fp32 head: x @ W^T with a contiguous copy of W^T streams about 1.5-2x faster at
+    # batch 1 than F.linear(x, W)
     if isinstance(model.lm_head, nn.Linear):
         w_t = model.lm_head.weight.detach().t().contiguous()
         return lambda x: x @ w_t
@@ -252,8 +261,9 @@ def _head(model: GPT) -> Callable[[torch.Tensor], torch.Tensor]:
 def forward_cached(
     model: GPT, idx: torch.Tensor, cache: KVCache, head: Callable
 ) -> torch.Tensor:
-    """Logits (B, T, V) of the new tokens `idx` (B, T) that follow the `cache.pos` cached ones; advances the cache.
-    No input checks: the decoding loops below check once per call, not once per token."""
+    """Logits (B, T, V) of the new tokens `idx` (B, T) that follow the `cache.pos`
+    cached ones; advances the cache. No input checks: the decoding loops below check
+    once per call, not once per token."""
     T = idx.size(1)
     x = model.wte(idx) + model.wpe.weight[cache.pos : cache.pos + T]
     for block in model.h:
@@ -266,13 +276,15 @@ def _check_prompt(model: GPT, ids: torch.Tensor, max_new_tokens: int) -> None:
     check_ids(ids, model.cfg.vocab_size, model.cfg.max_seq_len)
     if ids.size(1) + max_new_tokens > model.cfg.max_seq_len:
         raise ValueError(
-            f"{ids.size(1)} prompt + {max_new_tokens} new tokens > max_seq_len={model.cfg.max_seq_len}"
+            f"{ids.size(1)} prompt + {max_new_tokens} new tokens > "
+            f"max_seq_len={model.cfg.max_seq_len}"
         )
 
 
 @torch.inference_mode()
 def greedy_decode(model: GPT, ids: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
-    """Greedy decoding with the KV cache, checks done once and buffers allocated once: (B, T) -> (B, T + new)."""
+    """Greedy decoding with the KV cache, checks done once and buffers allocated once:
+    (B, T) -> (B, T + new)."""
     _check_prompt(model, ids, max_new_tokens)
     B, T = ids.shape
     out = torch.empty(B, T + max_new_tokens, dtype=torch.long, device=ids.device)
@@ -296,8 +308,8 @@ def greedy_decode(model: GPT, ids: torch.Tensor, max_new_tokens: int) -> torch.T
 def quantize_per_channel(
     w: torch.Tensor, bits: int = 8
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric per-output-channel quantization of a (out, in) weight: int8 values q and fp32 scales s with
-    w ~ q * s[:, None], |q| <= 2**(bits-1) - 1."""
+    """Symmetric per-output-channel quantization of a (out, in) weight: int8 values q
+    and fp32 scales s with w ~ q * s[:, None], |q| <= 2**(bits-1) - 1."""
     qmax = 2 ** (bits - 1) - 1
     scale = (w.detach().abs().amax(dim=1).float() / qmax).clamp(
         min=1e-12
@@ -321,8 +333,9 @@ INT8_KERNEL = hasattr(
 
 
 class Int8Linear(nn.Module):
-    """`nn.Linear` with int8 weights and per-row scales. A few rows (decoding) go through the fused int8 kernel,
-    which reads 1 byte per weight; many rows (prefill, evaluation) dequantize once and use the fp32 matmul."""
+    """`nn.Linear` with int8 weights and per-row scales. A few rows (decoding) go
+    through the fused int8 kernel, which reads 1 byte per weight; many rows (prefill,
+    evaluation) dequantize once and use the fp32 matmul."""
 
     def __init__(self, lin: nn.Linear, max_kernel_rows: int = 16):
         super().__init__()
@@ -366,7 +379,8 @@ class Int8Linear(nn.Module):
 
 # %% ../nbs/08_fast.ipynb #ca5add9d
 class Int8Embedding(nn.Module):
-    """Token embedding that reads rows of the (tied) int8 LM head: the same bytes serve both ends of the model."""
+    """Token embedding that reads rows of the (tied) int8 LM head: the same bytes serve
+    both ends of the model."""
 
     def __init__(self, head: Int8Linear):
         super().__init__()
@@ -378,8 +392,9 @@ class Int8Embedding(nn.Module):
 
 
 def quantize_int8(model: GPT) -> GPT:
-    """An int8 copy of `model` for inference: every Linear of the blocks and the tied head/embedding become int8
-    with per-channel scales; LayerNorms, biases and position embeddings stay fp32."""
+    """An int8 copy of `model` for inference: every Linear of the blocks and the tied
+    head/embedding become int8 with per-channel scales; LayerNorms, biases and position
+    embeddings stay fp32."""
     m = copy.deepcopy(model).eval()
     for block in m.h:
         for parent in (block.attn, block.mlp):
@@ -392,7 +407,8 @@ def quantize_int8(model: GPT) -> GPT:
 
 
 def model_bytes(model: nn.Module) -> int:
-    """Bytes of a model's parameters and buffers, each storage counted once (tied weights are stored once)."""
+    """Bytes of a model's parameters and buffers, each storage counted once (tied
+    weights are stored once)."""
     seen, total = set(), 0
     for t in [*model.parameters(), *model.buffers()]:
         s = t.untyped_storage()
@@ -408,9 +424,10 @@ def speculative_accept(
     proposed: torch.Tensor,
     generator: torch.Generator | None = None,
 ) -> tuple[int, int]:
-    """The accept/reject rule that keeps the target's distribution (Leviathan et al. 2023, Chen et al. 2023).
-    p (k+1, V): target probabilities at each proposed position and one more; q (k, V): the draft's; proposed (k,).
-    Token i is kept with probability min(1, p_i(x) / q_i(x)); at the first rejection the replacement is drawn from
+    """The accept/reject rule that keeps the target's distribution (Leviathan et al.
+    2023, Chen et al. 2023). p (k+1, V): target probabilities at each proposed position
+    and one more; q (k, V): the draft's; proposed (k,). Token i is kept with probability
+    min(1, p_i(x) / q_i(x)); at the first rejection the replacement is drawn from
     max(p_i - q_i, 0), normalised; if all k are kept, a bonus token is drawn from p_k.
     Returns (number kept, next token)."""
     k = proposed.numel()
@@ -437,9 +454,11 @@ def speculative_decode(
     temperature: float = 1.0,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, dict[str, int]]:
-    """Decode `max_new_tokens` after the prompt `ids` (1, T): the draft proposes up to `k` tokens, the target checks
-    them all in one forward pass. Greedy: the same tokens as the target's own greedy decoding. Sampling: the same
-    distribution as sampling the target at `temperature`. Returns (ids (1, T + new), counts of rounds/proposed/accepted)."""
+    """Decode `max_new_tokens` after the prompt `ids` (1, T): the draft proposes up to
+    `k` tokens, the target checks them all in one forward pass. Greedy: the same tokens
+    as the target's own greedy decoding. Sampling: the same distribution as sampling the
+    target at `temperature`. Returns (ids (1, T + new), counts of
+    rounds/proposed/accepted)."""
     if ids.size(0) != 1 or k < 1:
         raise ValueError("speculative_decode takes one prompt (1, T) and k >= 1")
     _check_prompt(target, ids, max_new_tokens)
@@ -454,7 +473,8 @@ def speculative_decode(
     th, dh = _head(target), _head(draft)
     probs = lambda logits: F.softmax(logits.float() / temperature, dim=-1)
     stats = dict(rounds=0, proposed=0, accepted=0)
-    # invariant: both caches hold (at most) seq[:n-1]; the last token is fed with the next proposals
+    # invariant: both caches hold (at most) seq[:n-1]; the last token is fed with the
+    # next proposals
     while n < L:
         kk = min(k, L - n - 1)  # the target adds one token of its own
         qs = []
@@ -465,7 +485,8 @@ def speculative_decode(
                 seq[n + i] = torch.multinomial(qs[-1], 1, generator=generator)[0]
             else:
                 seq[n + i] = lg.argmax()
-        # target: the tokens it has not seen (the last kept one + kk proposals; the prompt in round 1), one pass
+        # target: the tokens it has not seen (the last kept one + kk proposals; the
+        # prompt in round 1), one pass
         logits = forward_cached(target, seq[None, tc.pos : n + kk], tc, th)[
             0, -(kk + 1) :
         ]  # (kk+1, V)

@@ -30,13 +30,15 @@ __all__ = ['GenerationError', 'top_k_filter', 'top_p_filter', 'penalize_repetiti
 
 # %% ../nbs/06_generation.ipynb #89a0b944
 class GenerationError(LLMError, ValueError):
-    """Options or prompts that `generate` cannot work with: bad decoding parameters, empty prompts, prompts too long."""
+    """Options or prompts that `generate` cannot work with: bad decoding parameters,
+    empty prompts, prompts too long."""
 
 # %% ../nbs/06_generation.ipynb #0fc4bd91
 def top_k_filter(
     scores: torch.Tensor, k: int, min_tokens_to_keep: int = 1
 ) -> torch.Tensor:
-    """Keep the `k` highest scores (and any tied with the k-th), set the rest to -inf. (B, V) -> (B, V)."""
+    """Keep the `k` highest scores (and any tied with the k-th), set the rest to -inf.
+    (B, V) -> (B, V)."""
     k = min(max(k, min_tokens_to_keep), scores.size(-1))
     kth = torch.topk(scores, k).values[..., -1:]  # (B, 1) the k-th largest score
     return scores.masked_fill(scores < kth, float("-inf"))
@@ -45,8 +47,9 @@ def top_k_filter(
 def top_p_filter(
     scores: torch.Tensor, p: float, min_tokens_to_keep: int = 1
 ) -> torch.Tensor:
-    """Nucleus filter: keep the most likely tokens whose probabilities add up to at least `p`, set the rest to -inf.
-    As in HF: sort ascending and drop each token whose mass, with all less likely ones, is <= 1 - p. (B, V) -> (B, V)."""
+    """Nucleus filter: keep the most likely tokens whose probabilities add up to at
+    least `p`, set the rest to -inf. As in HF: sort ascending and drop each token whose
+    mass, with all less likely ones, is <= 1 - p. (B, V) -> (B, V)."""
     sorted_scores, order = torch.sort(scores, descending=False)
     cum = sorted_scores.softmax(-1).cumsum(
         -1
@@ -59,8 +62,9 @@ def top_p_filter(
 def penalize_repetition(
     input_ids: torch.Tensor, scores: torch.Tensor, penalty: float
 ) -> torch.Tensor:
-    """CTRL's repetition penalty as HF applies it: each distinct token of `input_ids` (prompt included) has its score
-    divided by `penalty` when positive and multiplied by it when negative. (B, T) ids, (B, V) scores -> (B, V)."""
+    """CTRL's repetition penalty as HF applies it: each distinct token of `input_ids`
+    (prompt included) has its score divided by `penalty` when positive and multiplied by
+    it when negative. (B, T) ids, (B, V) scores -> (B, V)."""
     score = scores.gather(1, input_ids)  # (B, T) scores of the tokens already seen
     score = torch.where(score < 0, score * penalty, score / penalty)
     return scores.scatter(
@@ -71,7 +75,8 @@ def penalize_repetition(
 def block_repeated_ngrams(
     input_ids: torch.Tensor, scores: torch.Tensor, n: int
 ) -> torch.Tensor:
-    """Set to -inf the score of every token that would complete an `n`-gram already in `input_ids`. (B, V) -> (B, V)."""
+    """Set to -inf the score of every token that would complete an `n`-gram already in
+    `input_ids`. (B, V) -> (B, V)."""
     B, L = input_ids.shape
     if L < n:
         return scores  # no complete n-gram yet
@@ -98,9 +103,10 @@ def _number(x: Any) -> bool:  # a finite int or float (nan and inf slip through 
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    """Decoding options, with the names and meaning of Hugging Face's `GenerationConfig`,
-    checked once when built. Ours: `top_k` defaults to None (HF: 50); `truncate_prompt`
-    crops long prompts with a warning; `window_shift` (see `DecodeContext`)."""
+    """Decoding options, with the names and meaning of Hugging Face's
+    `GenerationConfig`, checked once when built. Ours: `top_k` defaults to None (HF:
+    50); `truncate_prompt` crops long prompts with a warning; `window_shift` (see
+    `DecodeContext`)."""
 
     max_new_tokens: int = param(20, "tokens to add after the prompt")
     do_sample: bool = param(
@@ -224,9 +230,10 @@ def process_logits(
     min_tokens_to_keep: int = 1,
     **options: Any,
 ) -> torch.Tensor:
-    """Next-token scores after HF's processors, in HF's order: repetition penalty, n-gram
-    blocking, then the sampling warpers temperature, top-k, top-p. `options` are
-    `GenerationConfig` fields; `input_ids` (B, T) is everything so far, `logits` (B, V)."""
+    """Next-token scores after HF's processors, in HF's order: repetition penalty,
+    n-gram blocking, then the sampling warpers temperature, top-k, top-p. `options` are
+    `GenerationConfig` fields; `input_ids` (B, T) is everything so far, `logits` (B,
+    V)."""
     if unknown := sorted(set(options) - _FIELDS):
         raise GenerationError(f"unknown option(s) {unknown}")
     if not _whole(min_tokens_to_keep, 1):
@@ -238,9 +245,11 @@ def process_logits(
 
 # %% ../nbs/06_generation.ipynb #3ea33e6f
 class DecodeContext:
-    """Next-token logits for a batch of growing sequences. The model sees at most `max_seq_len` tokens: past that, the
-    window start jumps forward `window_shift` tokens at a time. With `use_cache`, the window's keys/values live in a
-    `KVCache`, so a step feeds only the new tokens; the cache is refilled whenever the window start moves."""
+    """Next-token logits for a batch of growing sequences. The model sees at most
+    `max_seq_len` tokens: past that, the window start jumps forward `window_shift`
+    tokens at a time. With `use_cache`, the window's keys/values live in a `KVCache`, so
+    a step feeds only the new tokens; the cache is refilled whenever the window start
+    moves."""
 
     def __init__(
         self,
@@ -259,11 +268,13 @@ class DecodeContext:
         self.prefills = 0  # how often the cache was (re)filled: for tests and plots
 
     def window_start(self, L: int) -> int:
-        """First visible token of a sequence of `L` tokens: 0 while it fits, then a multiple of `window_shift`."""
+        """First visible token of a sequence of `L` tokens: 0 while it fits, then a
+        multiple of `window_shift`."""
         return 0 if L <= self.M else -(-(L - self.M) // self.shift) * self.shift
 
     def __call__(self, ids: torch.Tensor) -> torch.Tensor:
-        """Float32 logits (B, V) of the token after `ids` (B, L), the whole sequence so far."""
+        """Float32 logits (B, V) of the token after `ids` (B, L), the whole sequence so
+        far."""
         start = self.window_start(ids.size(1))
         if not self.use_cache:
             self.start = start
@@ -288,15 +299,16 @@ class DecodeContext:
         return logits[:, -1].float()
 
     def reorder(self, index: torch.Tensor) -> None:
-        """Rows of the next call are rows `index` of this one (beam search): reorder the cache to match."""
+        """Rows of the next call are rows `index` of this one (beam search): reorder the
+        cache to match."""
         if self.cache is not None:
             self.cache.reorder(index)
 
 # %% ../nbs/06_generation.ipynb #e9c07f12
 def _sample_steps(out: torch.Tensor, plan: DecodePlan) -> Iterator[torch.Tensor]:
-    """Greedy or sampled decoding into the preallocated `out` (B, T + max_new_tokens) whose
-    first T columns hold the prompts; yields each step's new tokens (B,). Stops early once
-    every row has produced an end-of-sequence token."""
+    """Greedy or sampled decoding into the preallocated `out` (B, T + max_new_tokens)
+    whose first T columns hold the prompts; yields each step's new tokens (B,). Stops
+    early once every row has produced an end-of-sequence token."""
     gc, T = plan.config, plan.ids.size(1)
     alive = torch.ones(out.size(0), dtype=torch.bool, device=out.device)  # no eos yet
     for t in range(T, out.size(1)):
@@ -377,8 +389,8 @@ def _prepare(
     need = 8 * ids.size(0) * gc.num_beams * max_len * (3 if gc.num_beams > 1 else 1)
     if (limit := memory_limit(ids.device)) is not None and need > limit:
         raise GenerationError(
-            f"`max_new_tokens`={gc.max_new_tokens:,} needs {format_bytes(need)} for the "
-            f"token ids alone, more than the {format_bytes(limit)} of memory on "
+            f"`max_new_tokens`={gc.max_new_tokens:,} needs {format_bytes(need)} for "
+            f"the token ids alone, more than the {format_bytes(limit)} of memory on "
             f"{ids.device}"
         )
     ctx = DecodeContext(model, gc.use_cache, gc.window_shift, max_len=max_len)
@@ -390,7 +402,8 @@ def _config(
     max_new_tokens: int | None,
     options: dict[str, Any],
 ) -> GenerationConfig:
-    """`generation_config` (or the defaults) with `options` and `max_new_tokens` applied."""
+    """`generation_config` (or the defaults) with `options` and `max_new_tokens`
+    applied."""
     if unknown := sorted(set(options) - _FIELDS):
         raise GenerationError(f"unknown option(s) {unknown}")
     if max_new_tokens is not None:
@@ -438,7 +451,8 @@ def generate(
     **options: Any,
 ) -> torch.Tensor | list[torch.Tensor]:
     """Prompt + new token ids, with the options of Hugging Face's `generate()`: a
-    `generation_config` and/or its fields as keyword arguments (same names, same meaning).
+    `generation_config` and/or its fields as keyword arguments (same names, same
+    meaning).
 
     `input_ids`: (T,) or (B, T) ids, a tensor or lists; prompts of different lengths (a
     list of lists) are decoded one by one and come back as a list. Greedy by default;
@@ -482,7 +496,8 @@ def stream(
 ) -> Iterator[torch.Tensor]:
     """Iterator over the new tokens, a (B,) tensor per step, as they are produced;
     `generate`'s options except beams. Options are checked now, not at the first
-    `next()`: `for t in stream(model, ids, 100, do_sample=True): print(tok.decode(t))`."""
+    `next()`:
+    `for t in stream(model, ids, 100, do_sample=True): print(tok.decode(t))`."""
     gc = _config(generation_config, max_new_tokens, options)
     if gc.num_beams != 1:
         raise GenerationError("beam search cannot stream: its best beam can change")
@@ -599,7 +614,8 @@ class _Beams:
         return bool(self.improvable.any()) and not all_done
 
     def result(self) -> torch.Tensor:
-        """The best `num_return_sequences` hypotheses per prompt: (B * n_return, T + new)."""
+        """The best `num_return_sequences` hypotheses per prompt: (B * n_return, T +
+        new)."""
         nrs = self.gc.num_return_sequences
         out_len = self.T + int(self.done_len[:, :nrs].max())
         return self.done[:, :nrs, :out_len].reshape(self.B * nrs, out_len)
@@ -617,7 +633,8 @@ def _beam_search(plan: DecodePlan) -> torch.Tensor:
 
 # %% ../nbs/06_generation.ipynb #35b9a3ac
 def decode_stream(tok: Tokenizer, tokens: Iterable[int]) -> Iterator[str]:
-    """Text pieces for token ids arriving one by one; holds back a piece while it ends inside a multi-byte character."""
+    """Text pieces for token ids arriving one by one; holds back a piece while it ends
+    inside a multi-byte character."""
     ids: list[int] = []
     sent = 0  # characters already handed out
     for t in tokens:

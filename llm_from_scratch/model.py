@@ -43,8 +43,8 @@ def check_ids(
     past: int = 0,
     name: str = "idx",
 ) -> None:
-    """Raise `ModelInputError` unless `idx` is a (B, T) integer tensor of ids in
-    [0, vocab_size) with 1 <= past + T <= max_len (no length limit if max_len is None)."""
+    """Raise `ModelInputError` unless `idx` is a (B, T) integer tensor of ids in [0,
+    vocab_size) with 1 <= past + T <= max_len (no length limit if max_len is None)."""
     if not isinstance(idx, torch.Tensor):
         raise ModelInputError(
             f"{name} must be a torch.Tensor, got {type(idx).__name__}"
@@ -61,7 +61,8 @@ def check_ids(
         raise ModelInputError(f"{name} is empty: need at least one token")
     if max_len is not None and past + idx.size(1) > max_len:
         raise ModelInputError(
-            f"sequence of {past + idx.size(1)} tokens is longer than max_seq_len={max_len}"
+            f"sequence of {past + idx.size(1)} tokens is longer than "
+            f"max_seq_len={max_len}"
         )
     lo, hi = torch.aminmax(idx)
     if lo < 0 or hi >= vocab_size:
@@ -88,8 +89,8 @@ def _check_targets(targets: Any, idx: torch.Tensor, vocab_size: int) -> None:
 
 # %% ../nbs/04_gpt_model.ipynb #17d18642
 class GPT(nn.Module):
-    """GPT-2-style decoder: token + position embeddings, `n_layers` pre-norm blocks, final
-    LayerNorm, tied LM head."""
+    """GPT-2-style decoder: token + position embeddings, `n_layers` pre-norm blocks,
+    final LayerNorm, tied LM head."""
 
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -134,8 +135,8 @@ class GPT(nn.Module):
         last_only: bool = False,
         check: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits (B, T, vocab) for token ids `idx` (B, T), and the mean cross-entropy loss
-        when `targets` is given (-100 targets are ignored).
+        """Logits (B, T, vocab) for token ids `idx` (B, T), and the mean cross-entropy
+        loss when `targets` is given (-100 targets are ignored).
 
         With a `kv_cache`, `idx` holds only the new tokens: positions continue from
         `kv_cache.pos`, which is advanced. `last_only=True` computes the last position's
@@ -190,8 +191,8 @@ class GPT(nn.Module):
 # %% ../nbs/04_gpt_model.ipynb #f9efac00
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Run a `with` block with `model` in eval mode (dropout off), then restore its mode,
-    even if the block raises."""
+    """Run a `with` block with `model` in eval mode (dropout off), then restore its
+    mode, even if the block raises."""
     was_training = model.training
     model.eval()
     try:
@@ -200,7 +201,8 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         model.train(was_training)
 
 # %% ../nbs/04_gpt_model.ipynb #1d069eab
-# GPT-2 stores these four as TensorFlow-style Conv1D weights, (in, out): nn.Linear transposed
+# GPT-2 stores these four as TensorFlow-style Conv1D weights, (in, out): nn.Linear
+# transposed
 _CONV1D = (
     "attn.c_attn.weight",
     "attn.c_proj.weight",
@@ -210,8 +212,8 @@ _CONV1D = (
 
 
 def config_from_hf(d: dict[str, Any]) -> GPTConfig:
-    """Our `GPTConfig` from a Hugging Face GPT-2 `config.json` dict. GPT-2 options our model
-    does not implement are a `ConfigError`; a missing field is a `KeyError`."""
+    """Our `GPTConfig` from a Hugging Face GPT-2 `config.json` dict. GPT-2 options our
+    model does not implement are a `ConfigError`; a missing field is a `KeyError`."""
     if d.get("model_type", "gpt2") != "gpt2":
         raise ConfigError(f"not a GPT-2 checkpoint: model_type={d['model_type']!r}")
     act = d.get("activation_function", "gelu_new")

@@ -54,7 +54,8 @@ _TEX = {
 
 
 def _math_html(tex: str) -> str:
-    """A small TeX subset as HTML: Greek letters, common operators, `^`/`_`, `\\sqrt{}`."""
+    """A small TeX subset as HTML: Greek letters, common operators, `^`/`_`,
+    `\\sqrt{}`."""
 
     def command(m: re.Match) -> str:
         name = m.group(1)
@@ -74,7 +75,8 @@ def _math_html(tex: str) -> str:
 
 
 def inline_html(text: str) -> str:
-    """Quiz text as HTML: `code` and $math$ are the only markup (anything else is an error)."""
+    """Quiz text as HTML: `code` and $math$ are the only markup (anything else is an
+    error)."""
     out = []
     for part in re.split(r"(`[^`]+`|\$[^$]+\$)", text):
         if part.startswith("`") and part.endswith("`") and len(part) > 1:
@@ -195,7 +197,8 @@ class Quiz(anywidget.AnyWidget):
         )
 
     def check(self, i: int) -> tuple[bool, str]:
-        """Answer option `i` from Python: (is it correct, its explanation as written)."""
+        """Answer option `i` from Python: (is it correct, its explanation as
+        written)."""
         if not 0 <= i < len(self.options):
             raise QuizError(f"option {i} does not exist (0..{len(self.options) - 1})")
         self.selected = i
@@ -209,7 +212,8 @@ class Quiz(anywidget.AnyWidget):
             for text, ok, why in zip(self.options, self.correct, self.explanations)
         )
         return (
-            f'<div class="lfs-quiz-static"><p><strong>Quiz:</strong> {self.question}</p>'
+            '<div class="lfs-quiz-static"><p><strong>Quiz:</strong> '
+            f"{self.question}</p>"
             f'<ol type="a">{items}</ol></div>'
         )
 
@@ -222,7 +226,8 @@ class Quiz(anywidget.AnyWidget):
 
 # %% ../nbs/00_quiz.ipynb #f999d04a
 def quiz_files() -> list:
-    """The course's quiz files: `llm_from_scratch/quizzes/NN_name.yaml`, one per notebook."""
+    """The course's quiz files: `llm_from_scratch/quizzes/NN_name.yaml`, one per
+    notebook."""
     folder = resources.files("llm_from_scratch").joinpath("quizzes")
     return sorted((p for p in folder.iterdir() if p.name.endswith(".yaml")), key=str)
 

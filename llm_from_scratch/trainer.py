@@ -71,7 +71,8 @@ def configure_optimizer(
     betas: tuple[float, float],
     device_type: str = "cpu",
 ) -> torch.optim.AdamW:
-    """AdamW with weight decay on >= 2-D parameters only (matrices, embeddings); fused kernel if available, else foreach."""
+    """AdamW with weight decay on >= 2-D parameters only (matrices, embeddings); fused
+    kernel if available, else foreach."""
     params = [
         p for p in model.parameters() if p.requires_grad
     ]  # the tied wte / lm_head matrix appears once
@@ -88,7 +89,8 @@ def configure_optimizer(
 def get_lr(
     step: int, lr: float, min_lr: float, warmup_iters: int, decay_iters: int
 ) -> float:
-    """LR at `step`: linear warmup to `lr` over `warmup_iters`, cosine decay to `min_lr` at `decay_iters`, then flat."""
+    """LR at `step`: linear warmup to `lr` over `warmup_iters`, cosine decay to `min_lr`
+    at `decay_iters`, then flat."""
     if step < warmup_iters:
         return lr * (step + 1) / (warmup_iters + 1)
     if step >= decay_iters:
@@ -110,7 +112,8 @@ def estimate_loss(
     rank: int = 0,
     world_size: int = 1,
 ) -> float:
-    """Mean loss over `eval_iters` fixed random batches of `tokens` (the same batches each call), in eval mode."""
+    """Mean loss over `eval_iters` fixed random batches of `tokens` (the same batches
+    each call), in eval mode."""
     X, Y = get_batches(
         tokens, block_size, batch_size, eval_iters, 0, seed, rank, world_size
     )
@@ -125,13 +128,14 @@ def estimate_loss(
 
 # %% ../nbs/05_training.ipynb #59363216
 class TrainError(LLMError):
-    """A training run cannot start or go on as asked: it would overwrite a checkpoint, it
-    does not fit in memory, its loss diverged to nan or inf, its checkpoint cannot be
-    written."""
+    """A training run cannot start or go on as asked: it would overwrite a checkpoint,
+    it does not fit in memory, its loss diverged to nan or inf, its checkpoint cannot
+    be written."""
 
 # %% ../nbs/05_training.ipynb #8612e57c
 def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
-    """Load a checkpoint's optimizer state into `optimizer`, checking it matches the parameters."""
+    """Load a checkpoint's optimizer state into `optimizer`, checking it matches the
+    parameters."""
     params = [p for g in optimizer.param_groups for p in g["params"]]
     groups = ck.state.get("param_groups")
     sizes = [len(g["params"]) for g in optimizer.param_groups]
@@ -179,7 +183,8 @@ def _parse_metrics(path: Path) -> tuple[list[dict[str, Any]], bool]:
             if i == len(lines):  # no newline after it: a write cut short by a kill
                 return rows, True
             raise TrainError(
-                f"{path} line {i} is not a JSON object ({line[:30]!r}): fix or delete it"
+                f"{path} line {i} is not a JSON object ({line[:30]!r}): "
+                "fix or delete it"
             ) from None
     return rows, False
 
@@ -206,7 +211,8 @@ def _truncate_metrics(path: Path, step: int) -> str | None:
 
 # %% ../nbs/05_training.ipynb #2bca57b8
 def init_distributed() -> tuple[int, int, int]:
-    """(rank, local_rank, world_size) from torchrun's environment, starting the process group when world_size > 1."""
+    """(rank, local_rank, world_size) from torchrun's environment, starting the process
+    group when world_size > 1."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 0, 1
@@ -248,7 +254,8 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
 def autocast_for(
     device: torch.device, dtype: str = "auto"
 ) -> contextlib.AbstractContextManager:
-    """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16'); a no-op for fp32."""
+    """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16');
+    a no-op for fp32."""
     if dtype == "auto":
         dtype = (
             "bfloat16"
@@ -269,7 +276,8 @@ def train_step(
     grad_clip: float = 1.0,
     autocast: Any = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step on micro-batches X, Y (accum, B, T): accumulate, clip, update. Returns (mean loss, gradient norm)."""
+    """One step on micro-batches X, Y (accum, B, T): accumulate, clip, update. Returns
+    (mean loss, gradient norm)."""
     for g in optimizer.param_groups:
         g["lr"] = lr
     accum, total = len(X), torch.zeros((), device=X.device)
@@ -292,8 +300,8 @@ def train_step(
 # %% ../nbs/05_training.ipynb #c5a89608
 @dataclass
 class TrainResult:
-    """What `train` returns: the trained model (eval mode), its tokenizer, the final step
-    and losses, where it was saved."""
+    """What `train` returns: the trained model (eval mode), its tokenizer, the final
+    step and losses, where it was saved."""
 
     model: GPT
     tokenizer: Tokenizer
@@ -317,7 +325,8 @@ class TrainSetup:
 
 
 def make_tokenizer(kind: str, text: str) -> Tokenizer:
-    """A character tokenizer over `text`'s characters ('char') or GPT-2's BPE ('gpt2')."""
+    """A character tokenizer over `text`'s characters ('char') or GPT-2's BPE
+    ('gpt2')."""
     return CharTokenizer.from_text(text) if kind == "char" else get_tokenizer("gpt2")
 
 
@@ -330,17 +339,18 @@ def load_data(tc: TrainConfig) -> str:
 
 
 def check_memory(cfg: GPTConfig, tc: TrainConfig, device: Any = "cpu") -> None:
-    """Refuse, with the sizes, a run that cannot fit in `device`'s memory at all: 16 bytes
-    per parameter (fp32 weights, gradients, AdamW's two moments) plus a low estimate of
-    one micro-batch's activations. Runs that fit this test may still run out of memory:
-    `train` catches that too."""
+    """Refuse, with the sizes, a run that cannot fit in `device`'s memory at all: 16
+    bytes per parameter (fp32 weights, gradients, AdamW's two moments) plus a low
+    estimate of one micro-batch's activations. Runs that pass may still run out of
+    memory: `train` catches that too."""
     limit = memory_limit(device)
     if limit is None:
         return
     n, where = count_params(cfg), f"the {format_bytes(limit)} of memory on {device}"
     if (state := 16 * n) > limit:
         raise ConfigError(
-            f"`n_layers`={cfg.n_layers}, `d_model`={cfg.d_model}, `d_ff`={cfg.d_ff} and "
+            f"`n_layers`={cfg.n_layers}, `d_model`={cfg.d_model}, "
+            f"`d_ff`={cfg.d_ff} and "
             f"`vocab_size`={cfg.vocab_size} make {n:,} parameters: "
             f"{format_bytes(state)} for weights, gradients and AdamW state, more than "
             + where
@@ -350,8 +360,8 @@ def check_memory(cfg: GPTConfig, tc: TrainConfig, device: Any = "cpu") -> None:
     if state + act > limit:
         raise ConfigError(
             f"`batch_size`={B} windows of `max_seq_len`={T} tokens need at least "
-            f"{format_bytes(act)} of activations, more than {where}: lower `batch_size` "
-            "(and raise `grad_accum_steps` to keep the batch)"
+            f"{format_bytes(act)} of activations, more than {where}: lower "
+            "`batch_size` (and raise `grad_accum_steps` to keep the batch)"
         )
 
 
@@ -446,7 +456,8 @@ def _log(path: Path, row: dict[str, Any]) -> None:
 def _resume_optimizer(
     raw: GPT, tc: TrainConfig, ck: Checkpoint | None, device: torch.device
 ) -> tuple[torch.optim.Optimizer, int]:
-    """AdamW for `raw`, with the checkpoint's state when resuming; and the first step."""
+    """AdamW for `raw`, with the checkpoint's state when resuming; and the first
+    step."""
     opt = configure_optimizer(
         raw, tc.lr, tc.weight_decay, (tc.beta1, tc.beta2), device.type
     )
@@ -536,7 +547,8 @@ def _out_of_memory(e: BaseException) -> str | None:
 class _Meter:
     """Sums between two log lines: loss and gradient norm (kept on the device and read
     once per line, so logging does not wait for the GPU every step), tokens and time;
-    and the first step whose loss or gradient norm was not finite (step -1: none yet)."""
+    and the first step whose loss or gradient norm was not finite (step -1: none
+    yet)."""
 
     def __init__(self, device: torch.device, world: int):
         self.loss, self.norm = (
@@ -600,19 +612,40 @@ class _Loop:
             autocast_for(self.device, self.tc.dtype),
             self.raw.cfg.max_seq_len,
         )
-        return estimate_loss(self.raw, self.s.val_data, T, tc.batch_size, tc.eval_iters,
-                             tc.seed, self.device, amp, self.rank, self.world)  # fmt: skip
+        return estimate_loss(
+            self.raw,
+            self.s.val_data,
+            T,
+            tc.batch_size,
+            tc.eval_iters,
+            # fmt: skip
+            tc.seed,
+            self.device,
+            amp,
+            self.rank,
+            self.world,
+        )
 
     def log(self, row: dict[str, Any]) -> None:
         if self.rank == 0:
             _log(self.metrics, row)
 
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's inputs and targets (accum, B, T) at `step`: a pure function of
+        (seed, step). Fine-tuning (chapter 7) overrides it, `evaluate` and `save`."""
+        tc, T = self.tc, self.raw.cfg.max_seq_len
+        return get_batches(self.s.train_data, T, tc.batch_size, tc.grad_accum_steps,
+                           step, tc.seed, self.rank, self.world)  # fmt: skip
+
+    def save(self, step: int, **losses: float | None) -> None:
+        """Write the checkpoint of `step` (atomically, replacing the previous one)."""
+        save_checkpoint(self.s.ckpt_dir, self.raw, self.opt, self.s.tokenizer, self.tc,
+                        step, **losses)  # fmt: skip
+
     def step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         """One optimizer step: (loss, gradient norm, tokens seen by all processes)."""
-        tc, T = self.tc, self.raw.cfg.max_seq_len
-        X, Y = get_batches(self.s.train_data, T, tc.batch_size, tc.grad_accum_steps,
-                           step, tc.seed, self.rank, self.world)  # fmt: skip
-        X, Y = X.to(self.device), Y.to(self.device)
+        tc = self.tc
+        X, Y = (t.to(self.device) for t in self.batch(step))
         torch.manual_seed(mix_seed(tc.seed, step, self.rank + 1))  # dropout masks
         amp = autocast_for(self.device, tc.dtype)
         loss, norm = train_step(
@@ -638,8 +671,9 @@ class _Loop:
                 + self.resume_hint(lower_lr=True)
             )
 
-    def save(self, step: int, meter: _Meter, **extra: Any) -> None:
-        """Checkpoint `step` (rank 0), unless anything non-finite crept in."""
+    def checkpoint(self, step: int, meter: _Meter, **losses: float | None) -> None:
+        """`save` the checkpoint of `step` (rank 0), unless anything non-finite crept
+        in; a write that fails (disk full) is a `TrainError` that says what survives."""
         self.diverged(meter)
         if self.rank != 0 or self.saved == step:
             return
@@ -649,13 +683,11 @@ class _Loop:
                 "training diverged and stopped without saving; "
                 + self.resume_hint(lower_lr=True)
             )
-        s = self.s
         try:
-            save_checkpoint(s.ckpt_dir, self.raw, self.opt, s.tokenizer, self.tc, step,
-                            **extra)  # fmt: skip
+            self.save(step, **losses)
         except OSError as e:
             raise TrainError(
-                f"cannot save the checkpoint of step {step} in {s.ckpt_dir}: "
+                f"cannot save the checkpoint of step {step} in {self.s.ckpt_dir}: "
                 f"{e.strerror or e}; " + self.resume_hint() + " (once there is room)"
             ) from None
         self.saved = step
@@ -664,7 +696,8 @@ class _Loop:
         self, step: int, progress: bool, print_fn: Callable[[str], None]
     ) -> tuple[int, float | None, float | None]:
         """Train from `step` to `max_iters`: returns the last step and the last losses.
-        Ctrl-C (SIGINT) or SIGTERM stops after the current step with a checkpoint of it."""
+        Ctrl-C (SIGINT) or SIGTERM stops after the current step, with a checkpoint
+        of it."""
         handlers = {}
         if self.world == 1 and threading.current_thread() is threading.main_thread():
 
@@ -704,7 +737,8 @@ class _Loop:
         from tqdm.auto import tqdm
 
         tc, meter = self.tc, _Meter(self.device, self.world)
-        bar = tqdm(total=tc.max_iters, initial=step, disable=not progress or self.rank != 0,
+        bar = tqdm(total=tc.max_iters, initial=step,
+                   disable=not progress or self.rank != 0,
                    desc="train", unit="step", dynamic_ncols=True)  # fmt: skip
         say = bar.write if progress else print_fn
         train_loss = val_loss = None
@@ -735,11 +769,11 @@ class _Loop:
             if row:
                 self.log(dict(step=step, **row))
             if step % tc.ckpt_interval == 0 or step == tc.max_iters:
-                self.save(step, meter, train_loss=train_loss, val_loss=val_loss)
+                self.checkpoint(step, meter, train_loss=train_loss, val_loss=val_loss)
             bar.update(1)
             _pause_for_tests("step", step, until=lambda: self.stop)
             if self.stop and step < tc.max_iters:
-                self.save(step, meter, train_loss=train_loss, val_loss=val_loss)
+                self.checkpoint(step, meter, train_loss=train_loss, val_loss=val_loss)
                 bar.close()
                 raise TrainInterrupted(
                     f"interrupted after step {step}: saved a checkpoint in "

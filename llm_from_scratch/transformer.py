@@ -21,7 +21,8 @@ __all__ = ['LayerNorm', 'gelu_tanh', 'MLP', 'Block']
 
 # %% ../nbs/03_transformer_blocks.ipynb #cff8a47b
 class LayerNorm(nn.Module):
-    """LayerNorm over the last dim: normalise each vector, then scale by `weight` and shift by `bias` (optional)."""
+    """LayerNorm over the last dim: normalise each vector, then scale by `weight` and
+    shift by `bias` (optional)."""
 
     def __init__(self, d: int, bias: bool = True, eps: float = 1e-5):
         super().__init__()
@@ -30,12 +31,14 @@ class LayerNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., d) -> (..., d), each vector normalised to mean 0, variance 1, then scaled and shifted."""
+        """(..., d) -> (..., d), each vector normalised to mean 0, variance 1, then
+        scaled and shifted."""
         return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
 
 # %% ../nbs/03_transformer_blocks.ipynb #8dc4dd32
 def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
-    """GELU, tanh approximation (GPT-2's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    """GELU, tanh approximation (GPT-2's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715
+    x^3)))."""
     return (
         0.5
         * x
@@ -44,7 +47,8 @@ def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/03_transformer_blocks.ipynb #e1c7c672
 class MLP(nn.Module):
-    """Position-wise feed-forward: Linear(d, d_ff) -> GELU(tanh) -> Linear(d_ff, d) -> dropout."""
+    """Position-wise feed-forward: Linear(d, d_ff) -> GELU(tanh) -> Linear(d_ff, d) ->
+    dropout."""
 
     def __init__(self, cfg: GPTConfig):
         super().__init__()
@@ -68,6 +72,7 @@ class Block(nn.Module):
         self.mlp = MLP(cfg)
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None) -> torch.Tensor:
-        """(B, T, C) -> (B, T, C); with `kv_cache`, x holds only the new positions (see `CausalSelfAttention`)."""
+        """(B, T, C) -> (B, T, C); with `kv_cache`, x holds only the new positions (see
+        `CausalSelfAttention`)."""
         x = x + self.attn(self.ln_1(x), kv_cache)  # tokens exchange information
         return x + self.mlp(self.ln_2(x))  # each token processes what it gathered

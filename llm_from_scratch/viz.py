@@ -36,14 +36,16 @@ def _label(s: str) -> str:
 
 
 def token_labels(tokens: Sequence[str]) -> list[str]:
-    """Printable labels for tokens: outer spaces trimmed, newlines as ⏎, whitespace-only tokens as ␣ (empty as ∅)."""
+    """Printable labels for tokens: outer spaces trimmed, newlines as ⏎, whitespace-only
+    tokens as ␣ (empty as ∅)."""
     return [_label(s) for s in tokens]
 
 
 def plot_attention_heads(
     weights: torch.Tensor, tokens: Sequence[str], title: str = "", ncols: int = 4
 ) -> Any:
-    """Matplotlib figure with one heatmap per head of `weights` (n_heads, T, T); rows are queries, columns keys."""
+    """Matplotlib figure with one heatmap per head of `weights` (n_heads, T, T); rows
+    are queries, columns keys."""
     import matplotlib.pyplot as plt
 
     nh, T = weights.shape[0], weights.shape[-1]
@@ -71,21 +73,28 @@ def plot_attention_heads(
 
 # %% ../nbs/00_viz.ipynb #0130eb05
 _EXPLORER_ESM = r"""
-const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
+  .replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "lfs-attn";
   root.innerHTML = `<div class="lfs-attn-title"></div><div class="lfs-attn-controls">
-      <label>layer <input type="range" class="lfs-l" min="0" step="1"> <b class="lfs-lv"></b></label>
-      <label>head <input type="range" class="lfs-h" min="0" step="1"> <b class="lfs-hv"></b></label>
-      <label><input type="checkbox" class="lfs-c"> contrast (colour ∝ √weight)</label></div>
-    <div class="lfs-attn-map"></div><div class="lfs-attn-info">&nbsp;</div><div class="lfs-attn-text"></div>`;
+      <label>layer <input type="range" class="lfs-l" min="0" step="1">
+        <b class="lfs-lv"></b></label>
+      <label>head <input type="range" class="lfs-h" min="0" step="1">
+        <b class="lfs-hv"></b></label>
+      <label><input type="checkbox" class="lfs-c">
+        contrast (colour ∝ √weight)</label></div>
+    <div class="lfs-attn-map"></div><div class="lfs-attn-info">&nbsp;</div>
+    <div class="lfs-attn-text"></div>`;
   el.appendChild(root);
   const $ = (c) => root.querySelector(c);
   const [sl, sh, cb] = [".lfs-l", ".lfs-h", ".lfs-c"].map($);
-  const [map, info, text] = [".lfs-attn-map", ".lfs-attn-info", ".lfs-attn-text"].map($);
+  const [map, info, text] =
+    [".lfs-attn-map", ".lfs-attn-info", ".lfs-attn-text"].map($);
   let row = -1;  // query row shown under the map; -1 means the last token
-  function get(l, h, i, j) {  // weight of query i on key j; null above the diagonal (masked)
+  // weight of query i on key j; null above the diagonal (masked)
+  function get(l, h, i, j) {
     const W = model.get("weights"), nh = W[0].length;
     if (j > i) return null;
     const k = (i * (i + 1)) / 2 + j;
@@ -97,45 +106,62 @@ function render({ model, el }) {
   const alpha = (w) => Math.max(cb.checked ? Math.sqrt(w) : w, 0.02).toFixed(3);
   function draw() {
     const W = model.get("weights"), toks = model.get("tokens"), T = toks.length;
-    const L = W.length, nh = W[0].length, l = Math.min(model.get("layer"), L - 1), h = Math.min(model.get("head"), nh);
+    const L = W.length, nh = W[0].length;
+    const l = Math.min(model.get("layer"), L - 1), h = Math.min(model.get("head"), nh);
     $(".lfs-attn-title").textContent = model.get("title");
     sl.max = L - 1; sl.value = l; sh.max = nh; sh.value = h;
     $(".lfs-lv").textContent = l;
     $(".lfs-hv").textContent = h < nh ? `${h}` : "mean of heads";
-    const cs = Math.max(9, Math.min(22, Math.floor(460 / T))), lab = 8 + 6.5 * Math.max(...toks.map((t) => t.length));
-    let svg = `<svg width="${lab + cs * T + 4}" height="${lab + cs * T + 4}" font-size="${Math.min(12, cs - 1)}"` +
+    const cs = Math.max(9, Math.min(22, Math.floor(460 / T)));
+    const lab = 8 + 6.5 * Math.max(...toks.map((t) => t.length));
+    let svg = `<svg width="${lab + cs * T + 4}" height="${lab + cs * T + 4}"` +
+      ` font-size="${Math.min(12, cs - 1)}"` +
       ` font-family="monospace">`;
     for (let i = 0; i < T; i++) {
-      svg += `<text x="${lab - 4}" y="${lab + i * cs + cs * 0.75}" text-anchor="end">${esc(toks[i])}</text>`;
-      svg += `<text transform="translate(${lab + i * cs + cs * 0.7},${lab - 4}) rotate(-90)">${esc(toks[i])}</text>`;
+      svg += `<text x="${lab - 4}" y="${lab + i * cs + cs * 0.75}" text-anchor="end">` +
+        `${esc(toks[i])}</text>`;
+      svg += `<text transform="translate(${lab + i * cs + cs * 0.7},${lab - 4})` +
+        ` rotate(-90)">${esc(toks[i])}</text>`;
       for (let j = 0; j < T; j++) {
-        const w = get(l, h, i, j), fill = w === null ? "#f2f2f2" : `rgba(31,119,180,${alpha(w)})`;
-        svg += `<rect x="${lab + j * cs}" y="${lab + i * cs}" width="${cs - 1}" height="${cs - 1}" fill="${fill}"` +
+        const w = get(l, h, i, j);
+        const fill = w === null ? "#f2f2f2" : `rgba(31,119,180,${alpha(w)})`;
+        svg += `<rect x="${lab + j * cs}" y="${lab + i * cs}" width="${cs - 1}"` +
+          ` height="${cs - 1}" fill="${fill}"` +
           ` data-i="${i}" data-j="${j}"/>`;
       }
     }
     map.innerHTML = svg + "</svg>";
-    function strip(i) {  // the sequence, shaded by how much query i attends to each token
+    // the sequence, shaded by how much query i attends to each token
+    function strip(i) {
       text.innerHTML = toks.map((t, j) => {
         const w = get(l, h, i, j), tip = w === null ? "future" : w.toFixed(3);
-        const style = w === null ? "color:#aaa" : `background:rgba(31,119,180,${alpha(w)})`;
-        return `<span class="${j === i ? "lfs-q" : ""}" style="${style}" title="${tip}">${esc(t)}</span>`;
+        const style =
+          w === null ? "color:#aaa" : `background:rgba(31,119,180,${alpha(w)})`;
+        const cls = j === i ? "lfs-q" : "";
+        return `<span class="${cls}" style="${style}" title="${tip}">${esc(t)}</span>`;
       }).join(" ");
     }
     strip(row < 0 || row >= T ? T - 1 : row);
     map.querySelectorAll("rect").forEach((r) => r.addEventListener("mouseenter", () => {
       const i = +r.dataset.i, j = +r.dataset.j, w = get(l, h, i, j);
       row = i;
-      info.innerHTML = `query <b>${esc(toks[i])}</b> (${i}) &rarr; key <b>${esc(toks[j])}</b> (${j}): ` +
+      info.innerHTML = `query <b>${esc(toks[i])}</b> (${i}) &rarr; ` +
+        `key <b>${esc(toks[j])}</b> (${j}): ` +
         (w === null ? "masked (future)" : w.toFixed(3));
       strip(i);
     }));
   }
-  const set = (name) => (e) => { model.set(name, parseInt(e.target.value)); model.save_changes(); };  // change: redraws
+  // a change redraws
+  const set = (name) => (e) => {
+    model.set(name, parseInt(e.target.value));
+    model.save_changes();
+  };
   sl.addEventListener("input", set("layer"));
   sh.addEventListener("input", set("head"));
   cb.addEventListener("change", draw);
-  for (const k of ["layer", "head", "weights", "tokens", "title"]) model.on(`change:${k}`, draw);
+  for (const k of ["layer", "head", "weights", "tokens", "title"]) {
+    model.on(`change:${k}`, draw);
+  }
   draw();
 }
 export default { render };
@@ -154,7 +180,8 @@ _EXPLORER_CSS = """
 
 # %% ../nbs/00_viz.ipynb #fd3c9bcf
 class AttentionError(LLMError, ValueError):
-    """Attention weights or tokens the explorer cannot show (shapes do not match, sequence too long)."""
+    """Attention weights or tokens the explorer cannot show (shapes do not match,
+    sequence too long)."""
 
 
 def _pack(w: torch.Tensor) -> list[list[int]]:
@@ -164,7 +191,8 @@ def _pack(w: torch.Tensor) -> list[list[int]]:
 
 
 class AttentionExplorer(anywidget.AnyWidget):
-    """Attention heatmaps with layer/head sliders, drawn in the browser from weights kept in widget state (no kernel)."""
+    """Attention heatmaps with layer/head sliders, drawn in the browser from weights
+    kept in widget state (no kernel)."""
 
     _esm = _EXPLORER_ESM
     _css = _EXPLORER_CSS
@@ -192,7 +220,8 @@ class AttentionExplorer(anywidget.AnyWidget):
             raise AttentionError("no attention weights given")
         if T > max_tokens:
             raise AttentionError(
-                f"{T} tokens is more than max_tokens={max_tokens}; use a shorter sequence"
+                f"{T} tokens is more than max_tokens={max_tokens}; use a shorter "
+                "sequence"
             )
         for n, w in enumerate(ws):
             if w.ndim != 3 or w.shape[1:] != (T, T) or w.shape[0] != ws[0].shape[0]:
@@ -208,7 +237,8 @@ class AttentionExplorer(anywidget.AnyWidget):
         )
 
     def head_map(self, layer: int, head: int) -> torch.Tensor:
-        """The stored (T, T) weights of one layer and head (rounded to 3 decimals; zeros above the diagonal)."""
+        """The stored (T, T) weights of one layer and head (rounded to 3 decimals; zeros
+        above the diagonal)."""
         T = len(self.tokens)
         m = torch.zeros(T, T)
         i, j = torch.tril_indices(T, T)
@@ -220,17 +250,21 @@ class AttentionExplorer(anywidget.AnyWidget):
         T, m = len(self.tokens), self.head_map(layer, head)
         lab = 8 + 7 * max(len(t) for t in self.tokens)
         parts = [
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{lab + cell * T}" height="{lab + cell * T}" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{lab + cell * T}" '
+            f'height="{lab + cell * T}" '
             'font-size="10" font-family="monospace">'
         ]
         for i, t in enumerate(self.tokens):
             t = html.escape(t)
             parts.append(
-                f'<text x="{lab - 3}" y="{lab + i * cell + cell - 4}" text-anchor="end">{t}</text>'
-                f'<text transform="translate({lab + i * cell + cell - 4},{lab - 3}) rotate(-90)">{t}</text>'
+                f'<text x="{lab - 3}" y="{lab + i * cell + cell - 4}" '
+                f'text-anchor="end">{t}</text>'
+                f'<text transform="translate({lab + i * cell + cell - 4},{lab - 3}) '
+                f'rotate(-90)">{t}</text>'
             )
             parts += [
-                f'<rect x="{lab + j * cell}" y="{lab + i * cell}" width="{cell - 1}" height="{cell - 1}" '
+                f'<rect x="{lab + j * cell}" y="{lab + i * cell}" width="{cell - 1}" '
+                f'height="{cell - 1}" '
                 f'fill="rgba(31,119,180,{max(float(m[i, j]), 0.02):.3f})"/>'
                 for j in range(i + 1)
             ]
@@ -241,7 +275,8 @@ class AttentionExplorer(anywidget.AnyWidget):
         data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
         data = dict(data or {})
         data["text/html"] = (
-            f"<div><p>{html.escape(self.title)} (layer 0, head 0)</p>{self.to_svg()}</div>"
+            f"<div><p>{html.escape(self.title)} (layer 0, head "
+            f"0)</p>{self.to_svg()}</div>"
         )
         return data, meta
 
@@ -253,7 +288,8 @@ def attention_explorer(
     title: str = "",
     max_tokens: int = 32,
 ) -> AttentionExplorer:
-    """Explorer for `model.attention_maps(idx)` on one sequence; `tokens`: labels, a tokenizer (decodes ids) or None (ids)."""
+    """Explorer for `model.attention_maps(idx)` on one sequence; `tokens`: labels, a
+    tokenizer (decodes ids) or None (ids)."""
     idx = torch.as_tensor(idx).reshape(1, -1).long()
     ids = idx[0].tolist()
     if tokens is None:
@@ -275,13 +311,17 @@ _SAMPLES_ESM = r"""
 function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "lfs-explorer";
-  const names = [["temperature", "temperatures"], ["top-k", "top_ks"], ["top-p", "top_ps"]];
-  const label = (n, v) => (n === "top-k" && v === 0) || (n === "top-p" && v === 1) ? "off" : String(v);
+  const names = [
+    ["temperature", "temperatures"], ["top-k", "top_ks"], ["top-p", "top_ps"],
+  ];
+  const off = (n, v) => (n === "top-k" && v === 0) || (n === "top-p" && v === 1);
+  const label = (n, v) => (off(n, v) ? "off" : String(v));
   const sliders = names.map(([name, key], i) => {
     const row = document.createElement("label");
     const vals = model.get(key);
     const s = document.createElement("input");
-    s.type = "range"; s.min = 0; s.max = vals.length - 1; s.step = 1; s.value = model.get("index")[i];
+    s.type = "range"; s.min = 0; s.max = vals.length - 1; s.step = 1;
+    s.value = model.get("index")[i];
     const out = document.createElement("span");
     out.className = "lfs-explorer-value";
     row.append(name + " ", s, out);
@@ -305,18 +345,22 @@ function render({ model, el }) {
 export default { render };
 """
 _SAMPLES_CSS = """
-.lfs-explorer { font-family: system-ui, sans-serif; max-width: 760px; border: 1px solid #c8ccd4; border-radius: 8px;
+.lfs-explorer { font-family: system-ui, sans-serif; max-width: 760px;
+  border: 1px solid #c8ccd4; border-radius: 8px;
   padding: 10px 14px; }
-.lfs-explorer label { display: inline-flex; align-items: center; gap: 6px; margin-right: 18px; }
+.lfs-explorer label { display: inline-flex; align-items: center; gap: 6px;
+  margin-right: 18px; }
 .lfs-explorer-value { min-width: 2.5em; font-variant-numeric: tabular-nums; }
-.lfs-explorer pre { white-space: pre-wrap; background: #f7f8fa; color: #1b1f24; padding: 8px; max-height: 22em;
+.lfs-explorer pre { white-space: pre-wrap; background: #f7f8fa; color: #1b1f24;
+  padding: 8px; max-height: 22em;
   overflow: auto; }
 """
 
 # %% ../nbs/00_viz.ipynb #5a3b1c0e
 class SampleExplorer(anywidget.AnyWidget):
-    """Sliders for temperature, top-k and top-p over samples computed in advance for every combination, so moving them
-    shows real samples even in a browser with no kernel (the course website). Build it with `from_model`."""
+    """Sliders for temperature, top-k and top-p over samples computed in advance for
+    every combination, so moving them shows real samples even in a browser with no
+    kernel (the course website). Build it with `from_model`."""
 
     _esm, _css = _SAMPLES_ESM, _SAMPLES_CSS
     prompt = traitlets.Unicode().tag(sync=True)
@@ -342,7 +386,8 @@ class SampleExplorer(anywidget.AnyWidget):
         max_new_tokens: int = 200,
         seed: int = 0,
     ) -> SampleExplorer:
-        """Sample `max_new_tokens` after `prompt` for every (temperature, top_k, top_p), each from the same seed."""
+        """Sample `max_new_tokens` after `prompt` for every (temperature, top_k, top_p),
+        each from the same seed."""
         ids, samples = encode(tok, prompt), {}
         for (i, t), (j, k), (m, p) in itertools.product(
             enumerate(temperatures), enumerate(top_ks), enumerate(top_ps)
@@ -372,7 +417,8 @@ class SampleExplorer(anywidget.AnyWidget):
         )
 
     def sample(self, temperature: float, top_k: int, top_p: float) -> str:
-        """The stored sample for grid values (ValueError if a value is not in the grid)."""
+        """The stored sample for grid values (ValueError if a value is not in the
+        grid)."""
         i, j, m = (
             self.temperatures.index(temperature),
             self.top_ks.index(top_k),
@@ -389,8 +435,10 @@ class SampleExplorer(anywidget.AnyWidget):
         t, k, p = self.temperatures[i], self.top_ks[j], self.top_ps[m]
         data = dict(data or {})
         data["text/html"] = (
-            f"<p>Sample at temperature {t}, top-k {k or 'off'}, top-p {p if p < 1 else 'off'} (the sliders "
-            f"need a live notebook or the course website):</p><pre><b>{html.escape(self.prompt)}</b>"
+            f"<p>Sample at temperature {t}, top-k {k or 'off'}, top-p "
+            f"{p if p < 1 else 'off'} (the sliders "
+            "need a live notebook or the course "
+            f"website):</p><pre><b>{html.escape(self.prompt)}</b>"
             f"{html.escape(self.samples.get(f'{i},{j},{m}', ''))}</pre>"
         )
         return data, meta

@@ -288,6 +288,16 @@ def test_reader_turns_nbdev_directives_into_book_tags():
     assert nb.metadata["language_info"]["pygments_lexer"] == "ipython3"
 
 
+def test_reader_shows_the_fallback_of_a_widget_without_saved_state():
+    reader = _import(ROOT / "book" / "nbdev_reader.py", "nbdev_reader")
+    nb = _nb("quiz('x')")
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 1}
+    nb.cells[0].outputs = [{"output_type": "execute_result", "execution_count": None, "metadata": {},
+                            "data": {"application/vnd.jupyter.widget-view+json": view, "text/html": "<p>q</p>"}}]
+    out = reader.nbdev_to_book(nb).cells[0].outputs[0]
+    assert "application/vnd.jupyter.widget-view+json" not in out["data"] and out["data"]["text/html"] == "<p>q</p>"
+
+
 def test_reader_folds_plumbing_behind_its_summary():
     reader = _import(ROOT / "book" / "nbdev_reader.py", "nbdev_reader")
     nb = reader.nbdev_to_book(_nb('#| code-fold: true\n#| code-summary: "Hashes of the files"\nH = {}'))
