@@ -598,8 +598,9 @@ class _Loop:
     rank: int
     world: int
     metrics: Path
-    saved: int | None = None  # step of the newest checkpoint on disk (None: none yet)
-    stop: bool = False  # Ctrl-C: save and stop after the current step
+    # plain attributes, not fields (chapter 7's loop adds fields of its own):
+    saved = None  # step of the newest checkpoint on disk (None: none yet)
+    stop = False  # Ctrl-C: save and stop after the current step
 
     def lr(self, step: int) -> float:
         tc = self.tc
