@@ -15,6 +15,7 @@ Used two ways by `book/_config.yml`:
   | `#| output: false`                  | output removed (`remove-output`)                             |
   | `#| eval: false`                    | tag `skip-execution` (the site never executes anyway)        |
   | `#| code-fold: true` / `show`       | input folded behind a toggle (`hide-input`)                  |
+  | `#| fig-alt: TEXT`                  | alt text of the cell's image output (Quarto's name)          |
   | `#| code-summary: TEXT`             | the folded input's toggle reads TEXT (Quarto's name)         |
 
   Every `#|` line is dropped from the shown source.
@@ -45,7 +46,12 @@ def parse_directives(source: str) -> tuple[dict[str, str], str]:
     kept = []
     for line in source.splitlines():
         m = _DIRECTIVE.match(line)
-        if m: directives[m["key"].lower().replace("-", "_")] = m["value"]
+        if m:
+            key = m["key"].lower().replace("-", "_")
+            if key == "fig_alt" and key in directives:  # a long alt text continues on more lines
+                directives[key] += " " + m["value"]
+            else:
+                directives[key] = m["value"]
         else: kept.append(line)
     return directives, "\n".join(kept).strip("\n")
 
@@ -82,6 +88,8 @@ def nbdev_to_book(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "output" in d and _is_false(d["output"]): tags.append("remove-output")
         if "eval" in d and _is_false(d["eval"]): tags.append("skip-execution")
         if "code_fold" in d and d["code_fold"].lower() in ("true", "show"): tags.append("hide-input")
+        if d.get("fig_alt"):  # myst-nb reads image options from the cell's `mystnb.image` metadata
+            cell.metadata.setdefault("mystnb", {}).setdefault("image", {})["alt"] = d["fig_alt"]
         if d.get("code_summary"):  # myst-nb reads the toggle's text from the cell's `mystnb` metadata
             cell.metadata.setdefault("mystnb", {})["code_prompt_show"] = d["code_summary"].strip("\"'")
         cell.source = code

@@ -277,7 +277,9 @@ def _siblings(ckpt_dir: Path) -> tuple[Path, Path]:
     )
 
 
-def _pause_for_tests(point: str, step: int, until: Callable[[], bool] | None = None):
+def _pause_for_tests(
+    point: str, step: int, until: Callable[[], bool] | None = None
+) -> None:
     # The kill drill's hook (tests/test_kill.py): with
     # LLM_FROM_SCRATCH_TEST_PAUSE=POINT@STEP set, say so on stderr and wait here
     # (until killed, until `until()` holds, or 10 minutes).

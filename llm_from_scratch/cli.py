@@ -81,7 +81,7 @@ __all__ = ['COMMANDS', 'in_flags', 'int_or_none', 'float_or_none', 'add_field_fl
 
 # %% ../nbs/90_cli.ipynb #9a1c0003
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise ConfigError(message)  # one line, through the CLI's LLMError handler
 
 
@@ -104,7 +104,7 @@ def in_flags(
     keeps the file's spelling and the file is named. Other backticks are dropped."""
     flags, keys, from_file = set(flags), set(keys), []
 
-    def say(m: re.Match) -> str:
+    def say(m: re.Match[str]) -> str:
         name = m.group(1)
         if name in keys:
             from_file.append(name)
@@ -170,7 +170,7 @@ def add_field_flags(
         group.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
-            type=_TYPES[f.type],
+            type=_TYPES[str(f.type)],
             default=argparse.SUPPRESS,
             metavar=f.type.split()[0].upper(),
             help=f"{help_} (default: {default})",
@@ -321,6 +321,7 @@ def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> s
     out = generate(
         model, encode(tok, prompt), n, do_sample=True, temperature=0.8, generator=g
     )
+    assert isinstance(out, torch.Tensor)  # one prompt in: one tensor out
     return decode(tok, out.tolist())
 
 
@@ -490,7 +491,7 @@ def _until(pieces: Iterable[str], stop: str | None) -> Iterator[str]:
     yield text[sent:]
 
 
-def _prepare_generation(a: argparse.Namespace) -> tuple:
+def _prepare_generation(a: argparse.Namespace) -> tuple[Any, ...]:
     """Model, tokenizer, prompt (text and ids), stop string, decoding config and
     generator for `generate`, every option checked before anything is printed."""
     if not a.prompt:
@@ -510,7 +511,7 @@ def _prepare_generation(a: argparse.Namespace) -> tuple:
             )
         prompt, stop = format_prompt(a.prompt, a.input), END  # the training template
     try:
-        model, tok = load_for_generation(a.checkpoint, a.pretrained, device)
+        model, tok = load_for_generation(a.checkpoint, a.pretrained, str(device))
     except LLMError as e:
         raise type(e)(
             f"`{'checkpoint' if a.checkpoint else 'pretrained'}`: {e}"
@@ -546,6 +547,7 @@ def generate_main(argv: Sequence[str]) -> int:
         for i in range(a.num_samples):
             if gc.num_beams > 1:
                 out = generate(model, ids, generation_config=gc, generator=g)
+                assert isinstance(out, torch.Tensor)  # one prompt: one tensor
                 new = out[len(ids) :].tolist()
                 pieces: Iterable[str] = [
                     decode(tok, new[: new.index(eot)] if eot in new else new)

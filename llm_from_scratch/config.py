@@ -12,12 +12,16 @@ import json
 import math
 import os
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 # %% auto #0
 __all__ = ['COURSE_STYLE', 'PRESETS', 'LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'smallest_text_px',
@@ -66,7 +70,7 @@ def pick(full: Any, quick: Any) -> Any:
     return quick if quick_mode() else full
 
 # %% ../nbs/00_config.ipynb #54850817
-COURSE_STYLE = {
+COURSE_STYLE: dict[str, Any] = {
     "figure.figsize": (6.4, 3.6),  # inches; at most 7.2 wide (the article column)
     "figure.dpi": 100,
     "savefig.dpi": 100,
@@ -80,7 +84,7 @@ COURSE_STYLE = {
 }
 
 
-def smallest_text_px(fig) -> float:
+def smallest_text_px(fig: Any) -> float:
     """The height in pixels, at the figure's dpi, of the smallest visible text in
     `fig`."""
     from matplotlib.text import Text
@@ -99,7 +103,7 @@ def use_course_style() -> None:
     text."""
     import matplotlib as mpl
 
-    mpl.rcParams.update(COURSE_STYLE)
+    mpl.rcParams.update(cast(Any, COURSE_STYLE))  # rcParams types its keys as literals
     try:
         from IPython import get_ipython
         from IPython.core.pylabtools import print_figure
@@ -110,11 +114,11 @@ def use_course_style() -> None:
     if ip is None:
         return
 
-    def png(fig):
+    def png(fig: Any) -> Any:
         tag = {"LFS-min-text-px": f"{smallest_text_px(fig):.1f}"}
         return print_figure(fig, "png", bbox_inches="tight", metadata=tag)
 
-    def install(*_):
+    def install(*_: Any) -> None:
         # matplotlib-inline sets its own PNG formatter after the cell that loads it; put
         # ours back after each cell, unless someone chose other formats since
         formatter = ip.display_formatter.formatters["image/png"]
@@ -151,7 +155,12 @@ def check_field_types(cfg: Any, allow_none: bool = True) -> None:
     """Raise `ConfigError` naming the first field of dataclass `cfg` whose value does
     not match its annotation ("int", "float", "bool", "str", optionally "| None"); a
     bool is not accepted as a number."""
-    kinds = {"int": int, "float": (int, float), "bool": bool, "str": str}
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "int": int,
+        "float": (int, float),
+        "bool": bool,
+        "str": str,
+    }
     for f in dataclasses.fields(cfg):
         v, base = getattr(cfg, f.name), f.type.replace(" | None", "")
         if v is None and allow_none and f.type.endswith("| None"):
@@ -160,7 +169,7 @@ def check_field_types(cfg: Any, allow_none: bool = True) -> None:
             raise ConfigError(
                 f"`{f.name}` must be {base}, got {v!r} ({type(v).__name__})"
             )
-        if base == "float" and not math.isfinite(v):  # nan and inf compare False
+        if base == "float" and not math.isfinite(cast(float, v)):  # nan, inf
             raise ConfigError(f"`{f.name}` must be a finite number, got {v!r}")
 
 # %% ../nbs/00_config.ipynb #e0941a90
@@ -182,7 +191,7 @@ class GPTConfig:
     bias: bool = param(True, "biases in Linear layers and LayerNorms, as in GPT-2")
     layer_norm_eps: float = param(1e-5, "GPT-2's LayerNorm epsilon")
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
         self.validate()
@@ -327,7 +336,7 @@ class TrainConfig:
         False, "recompute each block's activations in the backward pass (less memory)"
     )
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> TrainConfig:
@@ -498,6 +507,7 @@ def count_params(cfg: GPTConfig, embeddings: bool = True) -> int:
     """Parameters of the GPT described by `cfg` (LM head tied to the token
     embedding)."""
     d, ff, b = cfg.d_model, cfg.d_ff, int(cfg.bias)
+    assert ff is not None  # GPTConfig.__post_init__ sets it
     block = (
         (3 * d * d + 3 * d * b)
         + (d * d + d * b)

@@ -195,7 +195,7 @@ def online(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
         return False
     ok = []
 
-    def probe():
+    def probe() -> None:
         try:
             socket.create_connection((host, 443), timeout=timeout).close()
             ok.append(True)
@@ -252,7 +252,9 @@ class NeedsInternet:
         import html
         import re
 
-        fmt = lambda s: re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(s))
+        def fmt(s: str) -> str:
+            return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(s))
+
         return (
             '<div class="admonition note lfs-colab-callout">'
             '<p class="admonition-title">Needs the internet: run this chapter in Colab '

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -202,7 +202,7 @@ def finetune(
 # %% ../nbs/07_finetuning.ipynb #0ae6f1b5
 @torch.no_grad()
 def classify_accuracy(
-    model: nn.Module, examples: Sequence, pad_id: int, batch_size: int = 128
+    model: nn.Module, examples: Sequence[Any], pad_id: int, batch_size: int = 128
 ) -> float:
     """Fraction of `examples` (ids, targets) whose label is the argmax at the target
     position."""
@@ -240,7 +240,7 @@ def instruction_tasks(
         ln.strip() for b in bodies for ln in b.split("\n") if 3 <= len(ln.split()) <= 8
     ]
     lines = [ln for ln in lines if len(ln) <= 40]
-    out = []
+    out: list[dict[str, str]] = []
     while len(out) < n:
         line = rng.choice(lines)
         words = _WORDS.findall(line)
@@ -281,7 +281,7 @@ def sft_example(
 # %% ../nbs/07_finetuning.ipynb #291a5abc
 @torch.no_grad()
 def exact_match(
-    model: GPT, examples: Sequence, pad_id: int, batch_size: int = 128
+    model: GPT, examples: Sequence[Any], pad_id: int, batch_size: int = 128
 ) -> list[bool]:
     """For each (ids, targets) example: does greedy decoding produce every counted
     target? One forward per batch."""
@@ -494,7 +494,7 @@ def read_jsonl(path: str | Path, task: str) -> list[dict[str, Any]]:
 
 def encode_examples(
     tok: Tokenizer,
-    examples: Sequence[dict],
+    examples: Sequence[dict[str, Any]],
     meta: dict[str, Any],
     max_len: int,
     source: str,
@@ -563,7 +563,8 @@ def load_finetuned(ckpt_dir: str | Path) -> tuple[GPT, Tokenizer, dict[str, Any]
         raise FinetuneError(
             f"{ck.path} is not a fine-tuned checkpoint (written by `train`)"
         )
-    return merge_lora(ck.model).eval(), ck.tokenizer, ck.state["finetune"]
+    model = cast(GPT, merge_lora(ck.model))
+    return model.eval(), ck.tokenizer, ck.state["finetune"]
 
 # %% ../nbs/07_finetuning.ipynb #8a995f61
 @dataclass

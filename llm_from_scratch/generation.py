@@ -14,7 +14,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -320,6 +320,7 @@ def _sample_steps(out: torch.Tensor, plan: DecodePlan) -> Iterator[torch.Tensor]
             else:
                 tok = scores.argmax(dim=-1)
             if plan.eos is not None:
+                assert plan.pad is not None  # set whenever eos is
                 tok = torch.where(alive, tok, plan.pad)  # finished rows get padding
             out[:, t] = tok
         yield tok
@@ -466,8 +467,11 @@ def generate(
         if streamer is not None:
             raise GenerationError("streaming needs prompts of equal length (or one)")
         return [
-            generate(
-                model, torch.as_tensor(p), generation_config=gc, generator=generator
+            cast(  # one prompt in: one tensor out
+                torch.Tensor,
+                generate(
+                    model, torch.as_tensor(p), generation_config=gc, generator=generator
+                ),
             )
             for p in input_ids
         ]  # one by one

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -179,14 +179,15 @@ class GPT(nn.Module):
     def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
         """Attention weights of every layer for `idx`: a list of (B, n_heads, T, T)
         tensors (computed with the hand-written attention path)."""
-        for b in self.h:
-            b.attn.save_weights = True
+        attns = [cast(Block, b).attn for b in self.h]
+        for a in attns:
+            a.save_weights = True
         try:
             self(idx)
-            return [b.attn.weights for b in self.h]
+            return [cast(torch.Tensor, a.weights) for a in attns]
         finally:
-            for b in self.h:
-                b.attn.save_weights, b.attn.weights = False, None
+            for a in attns:
+                a.save_weights, a.weights = False, None
 
 # %% ../nbs/04_gpt_model.ipynb #f9efac00
 @contextlib.contextmanager

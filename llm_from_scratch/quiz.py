@@ -13,13 +13,16 @@ import html
 import re
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anywidget
 import traitlets
 import yaml
 
 from .config import LLMError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 # %% auto #0
 __all__ = ['QuizError', 'inline_html', 'rendered', 'Quiz', 'quiz_files', 'load_quizzes', 'quiz']
@@ -57,7 +60,7 @@ def _math_html(tex: str) -> str:
     """A small TeX subset as HTML: Greek letters, common operators, `^`/`_`,
     `\\sqrt{}`."""
 
-    def command(m: re.Match) -> str:
+    def command(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in _TEX:
             raise QuizError(f"unsupported math command \\{name} in ${tex}$")
@@ -149,7 +152,8 @@ def rendered(
 ) -> tuple[str, list[tuple[str, bool, str]], list[tuple[str, bool, str]]]:
     """Check a quiz; return (question as HTML, options as given, options as HTML)."""
     where = f"quiz {quiz_id!r}" if quiz_id else f"quiz {question!r}"
-    opts = [tuple(o) for o in options]
+    # checked just below: triples of (str, bool, str)
+    opts = cast(list[tuple[str, bool, str]], [tuple(o) for o in options])
     if len(opts) < 2 or any(len(o) != 3 for o in opts):
         raise QuizError(f"{where}: needs >= 2 (text, is_correct, why) triples")
     n_right = sum(o[1] is True for o in opts)
@@ -202,7 +206,7 @@ class Quiz(anywidget.AnyWidget):
         if not 0 <= i < len(self.options):
             raise QuizError(f"option {i} does not exist (0..{len(self.options) - 1})")
         self.selected = i
-        return self.correct[i], self.spec["options"][i][2]
+        return bool(self.correct[i]), str(self.spec["options"][i][2])
 
     def to_html(self) -> str:
         """Static fallback: each option opens to say whether it is right and why."""
@@ -217,7 +221,7 @@ class Quiz(anywidget.AnyWidget):
             f'<ol type="a">{items}</ol></div>'
         )
 
-    def _repr_mimebundle_(self, **kwargs: Any):
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         bundle = super()._repr_mimebundle_(**kwargs)
         data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
         data = dict(data or {})
@@ -225,7 +229,7 @@ class Quiz(anywidget.AnyWidget):
         return data, meta
 
 # %% ../nbs/00_quiz.ipynb #f999d04a
-def quiz_files() -> list:
+def quiz_files() -> list[Traversable]:
     """The course's quiz files: `llm_from_scratch/quizzes/NN_name.yaml`, one per
     notebook."""
     folder = resources.files("llm_from_scratch").joinpath("quizzes")
@@ -247,9 +251,9 @@ def _options(qid: str, spec: Any, fname: str) -> list[tuple[str, bool, str]]:
     return [(o["text"], o["correct"], o["why"]) for o in opts]
 
 
-def load_quizzes() -> dict[str, dict]:
+def load_quizzes() -> dict[str, dict[str, Any]]:
     """Every quiz of the course by id: {question, options, file}, each one checked."""
-    bank: dict[str, dict] = {}
+    bank: dict[str, dict[str, Any]] = {}
     for f in quiz_files():
         data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):

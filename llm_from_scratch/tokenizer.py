@@ -74,7 +74,7 @@ class CharTokenizer:
         return f"CharTokenizer(n_vocab={self.n_vocab})"
 
 # %% ../nbs/01_tokenization.ipynb #8ef094d1
-def pair_counts(ids: Sequence[int]) -> Counter:
+def pair_counts(ids: Sequence[int]) -> Counter[tuple[int, int]]:
     """Count adjacent pairs: `pair_counts([1, 2, 3, 1, 2])` -> Counter({(1, 2): 2, (2,
     3): 1, (3, 1): 1})."""
     return Counter(zip(ids, ids[1:]))
@@ -102,6 +102,8 @@ GPT2_SPLIT_PATTERN = (
 class BPETokenizer:
     """Byte-level BPE: split text with a regex, turn each piece into byte ids, apply
     merges in rank order (lowest first)."""
+
+    merge_counts: list[int]  # set by `train_bpe`: how often each merge fired
 
     def __init__(
         self,
@@ -258,7 +260,7 @@ def train_bpe(
         list(w.encode("utf-8")) for w in pieces
     ]  # each distinct piece once, as byte ids...
     freq = list(pieces.values())  # ...with how often it occurs
-    stats: Counter = Counter()  # pair -> occurrences in the text
+    stats: Counter[tuple[int, int]] = Counter()  # pair -> occurrences in the text
     where: dict[
         tuple[int, int], set[int]
     ] = {}  # pair -> indices of the words that (may) contain it
@@ -270,7 +272,8 @@ def train_bpe(
         (-n, p) for p, n in stats.items()
     ]  # max-heap of (count, pair); entries go stale when a count changes
     heapq.heapify(heap)
-    merges, merge_counts = [], []
+    merges: list[tuple[int, int]] = []
+    merge_counts: list[int] = []
     while len(merges) < vocab_size - 256 and heap:
         n, pair = heapq.heappop(
             heap
@@ -365,7 +368,10 @@ def load_gpt2_bpe(folder: str | Path | None = None) -> BPETokenizer:
     byte_decoder = {
         c: b for b, c in bytes_to_unicode().items()
     }  # stand-in character -> byte
-    to_bytes = lambda s: bytes(byte_decoder[c] for c in s)
+
+    def to_bytes(s: str) -> bytes:
+        return bytes(byte_decoder[c] for c in s)
+
     lines = (
         files["vocab.bpe"].read_text(encoding="utf-8").split("\n")[1:]
     )  # line 0 is "#version: 0.2"
@@ -375,15 +381,14 @@ def load_gpt2_bpe(folder: str | Path | None = None) -> BPETokenizer:
     ids = {
         bytes([b]): i for i, b in enumerate(byte_order)
     }  # token bytes -> id, grown merge by merge
-    merges = []
+    merges: list[tuple[int, int]] = []
     for a, b in (line.split(" ") for line in lines if line):
         merges.append((ids[to_bytes(a)], ids[to_bytes(b)]))
         ids[to_bytes(a + b)] = 255 + len(merges)
     encoder = json.loads(files["encoder.json"].read_text(encoding="utf-8"))
-    if {s if s == ENDOFTEXT else to_bytes(s): i for s, i in encoder.items()} != {
-        **ids,
-        ENDOFTEXT: 50256,
-    }:
+    want: dict[str | bytes, int] = {b: i for b, i in ids.items()}
+    want[ENDOFTEXT] = 50256
+    if {s if s == ENDOFTEXT else to_bytes(s): i for s, i in encoder.items()} != want:
         raise TokenizerError("vocab.bpe and encoder.json disagree")
     return BPETokenizer(
         merges, byte_order, GPT2_SPLIT_PATTERN, {ENDOFTEXT: 50256}, name="gpt2"

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.distributed as dist
@@ -253,7 +253,7 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
 # %% ../nbs/05_training.ipynb #3599fe1e
 def autocast_for(
     device: torch.device, dtype: str = "auto"
-) -> contextlib.AbstractContextManager:
+) -> contextlib.AbstractContextManager[Any]:
     """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16');
     a no-op for fp32."""
     if dtype == "auto":
@@ -284,7 +284,9 @@ def train_step(
     ddp = isinstance(model, nn.parallel.DistributedDataParallel)
     for m in range(accum):
         with (
-            model.no_sync() if ddp and m < accum - 1 else contextlib.nullcontext()
+            cast(nn.parallel.DistributedDataParallel, model).no_sync()
+            if ddp and m < accum - 1
+            else contextlib.nullcontext()
         ):  # all-reduce on the last only
             with autocast or contextlib.nullcontext():
                 _, loss = model(X[m], Y[m])
@@ -355,7 +357,8 @@ def check_memory(cfg: GPTConfig, tc: TrainConfig, device: Any = "cpu") -> None:
             f"{format_bytes(state)} for weights, gradients and AdamW state, more than "
             + where
         )
-    B, T, per_token = tc.batch_size, cfg.max_seq_len, 10 * cfg.d_model + 2 * cfg.d_ff
+    d_ff = cfg.d_ff or 4 * cfg.d_model
+    B, T, per_token = tc.batch_size, cfg.max_seq_len, 10 * cfg.d_model + 2 * d_ff
     act = 2 * B * T * (cfg.n_layers * per_token + 2 * cfg.vocab_size)  # >= 2 bytes each
     if state + act > limit:
         raise ConfigError(
@@ -421,7 +424,10 @@ def _prepare(
                 f"`vocab_size`={cfg.vocab_size} is smaller than the {tc.tokenizer} "
                 f"tokenizer's {tok.n_vocab} tokens"
             )
-    check_memory(cfg or ck.model.cfg, tc, device)
+    if ck is not None:
+        cfg = ck.model.cfg
+    assert cfg is not None
+    check_memory(cfg, tc, device)
     if not resume:
         torch.manual_seed(tc.seed)
         try:
@@ -558,7 +564,9 @@ class _Meter:
         self.world, self.n, self.tokens, self.seconds = world, 0, 0, 0.0
         self.bad = torch.tensor([-1.0, 0.0, 0.0], device=device)  # step, loss, norm
 
-    def add(self, loss: torch.Tensor, norm: torch.Tensor, tokens: int, step: int):
+    def add(
+        self, loss: torch.Tensor, norm: torch.Tensor, tokens: int, step: int
+    ) -> None:
         self.loss += loss
         self.norm += norm.float()
         self.n, self.tokens = self.n + 1, self.tokens + tokens

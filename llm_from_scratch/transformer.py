@@ -52,6 +52,7 @@ class MLP(nn.Module):
 
     def __init__(self, cfg: GPTConfig):
         super().__init__()
+        assert cfg.d_ff is not None  # GPTConfig.__post_init__ sets it
         self.c_fc = nn.Linear(cfg.d_model, cfg.d_ff, bias=cfg.bias)
         self.c_proj = nn.Linear(cfg.d_ff, cfg.d_model, bias=cfg.bias)
         self.dropout = nn.Dropout(cfg.dropout)

@@ -270,7 +270,7 @@ class AttentionExplorer(anywidget.AnyWidget):
             ]
         return "".join(parts) + "</svg>"
 
-    def _repr_mimebundle_(self, **kwargs: Any):
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         bundle = super()._repr_mimebundle_(**kwargs)
         data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
         data = dict(data or {})
@@ -402,10 +402,14 @@ class SampleExplorer(anywidget.AnyWidget):
                 top_p=p,
                 generator=torch.Generator().manual_seed(seed),
             )
+            assert isinstance(out, torch.Tensor)  # one prompt in: one tensor out
             samples[f"{i},{j},{m}"] = decode(tok, out[len(ids) :].tolist())
-        off = lambda vals, v: (
-            list(vals).index(v) if v in vals else 0
-        )  # sliders start with the filters off
+
+        def off(vals: Sequence[float], v: float) -> int:
+            return (
+                list(vals).index(v) if v in vals else 0
+            )  # sliders start with filters off
+
         start = [min(1, len(temperatures) - 1), off(top_ks, 0), off(top_ps, 1.0)]
         return cls(
             prompt=prompt,
@@ -426,7 +430,7 @@ class SampleExplorer(anywidget.AnyWidget):
         )
         return self.samples[f"{i},{j},{m}"]
 
-    def _repr_mimebundle_(self, **kwargs: Any):
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         bundle = super()._repr_mimebundle_(
             **kwargs
         )  # static fallback for viewers without widgets (GitHub)

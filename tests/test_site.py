@@ -288,6 +288,16 @@ def test_reader_turns_nbdev_directives_into_book_tags():
     assert nb.metadata["language_info"]["pygments_lexer"] == "ipython3"
 
 
+def test_reader_gives_figures_their_alt_text():
+    reader = _import(ROOT / "book" / "nbdev_reader.py", "nbdev_reader")
+    nb = reader.nbdev_to_book(_nb("#| code-fold: true\n#| fig-alt: A box and an arrow.\nplot()"))
+    cell = nb.cells[0]
+    assert cell.source == "plot()" and cell.metadata["tags"] == ["hide-input"]
+    assert cell.metadata["mystnb"]["image"]["alt"] == "A box and an arrow."
+    two = reader.nbdev_to_book(_nb("#| fig-alt: A box\n#| fig-alt: and an arrow.\nplot()")).cells[0]
+    assert two.metadata["mystnb"]["image"]["alt"] == "A box and an arrow."
+
+
 def test_reader_shows_the_fallback_of_a_widget_without_saved_state():
     reader = _import(ROOT / "book" / "nbdev_reader.py", "nbdev_reader")
     nb = _nb("quiz('x')")
