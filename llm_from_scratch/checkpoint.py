@@ -11,7 +11,9 @@ import dataclasses
 import json
 import os
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +39,9 @@ from llm_from_scratch.tokenizer import (
 
 # %% auto #0
 __all__ = ['STATE_FILE', 'CheckpointError', 'atomic_write', 'read_json', 'read_safetensors', 'load_state', 'save_model',
-           'load_model', 'from_pretrained', 'save_hf', 'to_hf', 'recover_checkpoint', 'has_checkpoint',
-           'save_checkpoint', 'verify_checkpoint', 'load_tokenizer', 'load_trained', 'Checkpoint', 'load_checkpoint']
+           'load_model', 'from_pretrained', 'save_hf', 'to_hf', 'latest_checkpoint', 'recover_checkpoint',
+           'has_checkpoint', 'save_checkpoint', 'verify_checkpoint', 'load_tokenizer', 'load_trained', 'Checkpoint',
+           'load_checkpoint']
 
 # %% ../nbs/00_checkpoint.ipynb #c4e1a006
 class CheckpointError(LLMError):
@@ -52,8 +55,11 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the mode any new file gets
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -271,23 +277,78 @@ def _siblings(ckpt_dir: Path) -> tuple[Path, Path]:
     )
 
 
-def recover_checkpoint(ckpt_dir: str | Path) -> None:
-    """Finish or undo an interrupted swap: restore `.NAME.old` if NAME is missing,
-    delete leftovers."""
+def _pause_for_tests(
+    point: str, step: int, until: Callable[[], bool] | None = None
+) -> None:
+    # The kill drill's hook (tests/test_kill.py): with
+    # LLM_FROM_SCRATCH_TEST_PAUSE=POINT@STEP set, say so on stderr and wait here
+    # (until killed, until `until()` holds, or 10 minutes).
+    if os.environ.get("LLM_FROM_SCRATCH_TEST_PAUSE") != f"{point}@{step}":
+        return
+    print(f"paused at {point}, step {step}", file=sys.stderr, flush=True)
+    end = time.monotonic() + 600
+    while time.monotonic() < end and not (until is not None and until()):
+        time.sleep(0.02)
+
+
+def _complete_step(path: Path) -> int | None:
+    # The step of the checkpoint in `path` if every file is there and intact, else None.
+    try:
+        return int(verify_checkpoint(path)["step"])
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return None
+
+
+def latest_checkpoint(ckpt_dir: str | Path) -> Path | None:
+    """The newest complete checkpoint among `ckpt_dir` and what an interrupted save left
+    beside it: the new one in `.NAME.tmp` (killed after writing it, before or between
+    the renames) or the previous one in `.NAME.old`. Read-only; None if there is
+    none."""
     ckpt_dir = Path(ckpt_dir)
     tmp, old = _siblings(ckpt_dir)
-    if not ckpt_dir.exists() and old.is_dir():
+    here = ckpt_dir if (ckpt_dir / STATE_FILE).is_file() else None
+    if not tmp.exists() and not old.exists():
+        return here  # the usual case: nothing to compare, nothing to hash
+    found = [
+        (step, -i, p)  # newest step first; on a tie, NAME itself
+        for i, p in enumerate((ckpt_dir, tmp, old))
+        if p.is_dir() and (step := _complete_step(p)) is not None
+    ]
+    return max(found)[2] if found else here
+
+
+def recover_checkpoint(ckpt_dir: str | Path) -> str | None:
+    """Finish or undo an interrupted swap so that `ckpt_dir` holds the newest complete
+    checkpoint (see `latest_checkpoint`) and nothing is left beside it. Returns a note
+    saying what was recovered or removed, or None if there was nothing to do."""
+    ckpt_dir = Path(ckpt_dir)
+    tmp, old = _siblings(ckpt_dir)
+    if not tmp.exists() and not old.exists():
+        return None
+    best, note = latest_checkpoint(ckpt_dir), None
+    if best == tmp:  # a complete new checkpoint: finish its swap
+        step = _complete_step(tmp)
+        if ckpt_dir.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(ckpt_dir, old)
+        os.replace(tmp, ckpt_dir)
+        note = f"recovered the complete step-{step} checkpoint an interrupted save left"
+    elif best == old and not ckpt_dir.exists():  # undo the first rename
         os.replace(old, ckpt_dir)
+        note = (
+            f"restored the step-{_complete_step(ckpt_dir)} checkpoint from {old.name}"
+        )
     for d in (tmp, old):
         if d.exists():
             shutil.rmtree(d)
+            note = note or f"removed {d.name}, left by an interrupted save"
+    return note
 
 
 def has_checkpoint(ckpt_dir: str | Path) -> bool:
-    """True if `ckpt_dir` (or the `.old` copy an interrupted swap left) holds a
+    """True if `ckpt_dir`, or what an interrupted save left beside it, holds a
     checkpoint."""
-    ckpt_dir = Path(ckpt_dir)
-    return (ckpt_dir / STATE_FILE).exists() or _siblings(ckpt_dir)[1].exists()
+    return latest_checkpoint(ckpt_dir) is not None
 
 # %% ../nbs/00_checkpoint.ipynb #2fbb9322
 def save_checkpoint(
@@ -302,6 +363,9 @@ def save_checkpoint(
     """Write a complete checkpoint into a temp dir next to `ckpt_dir`, fsync it, then
     swap it in with two renames."""
     ckpt_dir = Path(ckpt_dir)
+    for name, p in model.named_parameters():
+        if not torch.isfinite(p).all():  # never replace a good checkpoint with nan/inf
+            raise CheckpointError(f"not saving step {step}: {name} holds nan or inf")
     recover_checkpoint(ckpt_dir)
     tmp, old = _siblings(ckpt_dir)
     sd = optimizer.state_dict()
@@ -309,6 +373,7 @@ def save_checkpoint(
     try:
         tmp.mkdir(parents=True)
         save_model(model, tmp)
+        _pause_for_tests("checkpoint-write", step)
         _save_json(tmp / "tokenizer.json", tokenizer_to_dict(tokenizer))
         _save_weights(tmp / "optimizer.safetensors", tensors, "llm_from_scratch")
         note = "batches and dropout are pure functions of (seed, step)"
@@ -330,6 +395,7 @@ def save_checkpoint(
         raise
     if ckpt_dir.exists():
         os.replace(ckpt_dir, old)
+    _pause_for_tests("checkpoint-swap", step)
     os.replace(tmp, ckpt_dir)  # the commit point
     _fsync(ckpt_dir.parent)
     shutil.rmtree(old, ignore_errors=True)
@@ -338,15 +404,15 @@ def save_checkpoint(
 # %% ../nbs/00_checkpoint.ipynb #c4e1a016
 def _locate(ckpt_dir: str | Path) -> Path:
     path = Path(ckpt_dir)
-    if not (path / STATE_FILE).exists() and (path / "checkpoint" / STATE_FILE).exists():
+    if latest_checkpoint(path) is None and has_checkpoint(path / "checkpoint"):
         path = path / "checkpoint"  # a training run's directory: use its checkpoint
-    if not path.is_dir() and _siblings(path)[1].is_dir():
-        path = _siblings(path)[1]  # a crash between the two renames
+    if (found := latest_checkpoint(path)) is not None:
+        return found  # NAME, or the newest complete one an interrupted save left
+    if path.exists() and not path.is_dir():
+        raise CheckpointError(f"{path} is not a directory")
     if not path.is_dir():
         raise CheckpointError(f"no training checkpoint in {path}: directory not found")
-    if not (path / STATE_FILE).is_file():
-        raise CheckpointError(f"no training checkpoint in {path} (no {STATE_FILE})")
-    return path
+    raise CheckpointError(f"no training checkpoint in {path} (no {STATE_FILE})")
 
 
 def verify_checkpoint(path: Path, files: tuple[str, ...] = _FILES) -> dict[str, Any]:

@@ -8,9 +8,11 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/cli.html.md"""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import itertools
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from . import __version__
 from llm_from_scratch.checkpoint import (
     Checkpoint,
     from_pretrained,
+    has_checkpoint,
     load_checkpoint,
     load_trained,
 )
@@ -32,6 +35,7 @@ from llm_from_scratch.config import (
     ConfigError,
     GPTConfig,
     LLMError,
+    command_name,
     TrainConfig,
     config_from_dict,
     preset_fields,
@@ -55,18 +59,73 @@ from llm_from_scratch.generation import (
     stream,
 )
 from .model import GPT
-from .tokenizer import Tokenizer, decode, encode, get_tokenizer
-from .trainer import make_tokenizer, train
+from llm_from_scratch.tokenizer import (
+    Tokenizer,
+    TokenizerError,
+    decode,
+    encode,
+    get_tokenizer,
+)
+from llm_from_scratch.trainer import (
+    TrainError,
+    load_data,
+    make_tokenizer,
+    resolve_device,
+    train,
+)
 
 # %% auto #0
-__all__ = ['COMMANDS', 'int_or_none', 'float_or_none', 'add_field_flags', 'data_main', 'preset_train_defaults', 'train_parser',
-           'TrainPlan', 'resolve_configs', 'train_main', 'load_for_generation', 'generate_parser', 'generate_main',
-           'finetune_parser', 'finetune_main', 'classify_main', 'main']
+__all__ = ['COMMANDS', 'in_flags', 'int_or_none', 'float_or_none', 'add_field_flags', 'data_main', 'preset_train_defaults',
+           'train_parser', 'TrainPlan', 'resolve_configs', 'train_main', 'load_for_generation', 'generate_parser',
+           'generate_main', 'finetune_parser', 'finetune_main', 'classify_main', 'main']
 
 # %% ../nbs/90_cli.ipynb #9a1c0003
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:
         raise ConfigError(message)  # one line, through the CLI's LLMError handler
+
+
+_ALIASES = {  # how messages spell things in Python -> the flag that does it
+    "do_sample=False": "--greedy",
+    "do_sample=True": "--sample",
+    "allowed_special": "--allow-special",
+    "use_cache=False": "--no-cache",
+}
+
+
+def in_flags(
+    message: str,
+    flags: Iterable[str],
+    file: str | None = None,
+    keys: Iterable[str] = (),
+) -> str:
+    """`message` in the user's terms: a setting written `name` becomes its flag (`lr` ->
+    --lr, for names in `flags`), unless the config `file` set it (its `keys`): then it
+    keeps the file's spelling and the file is named. Other backticks are dropped."""
+    flags, keys, from_file = set(flags), set(keys), []
+
+    def say(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in keys:
+            from_file.append(name)
+            return name
+        if name in _ALIASES:
+            return _ALIASES[name]
+        return "--" + name.replace("_", "-") if name in flags else name
+
+    out = re.sub(r"`([^`\s]+)`", say, message)
+    return out + (f" (set in {file})" if from_file else "")
+
+
+@contextlib.contextmanager
+def _user_terms(
+    flags: Iterable[str], file: str | None = None, keys: Iterable[str] = ()
+) -> Iterator[None]:
+    try:
+        yield
+    except LLMError as e:
+        e.args = (in_flags(str(e), flags, file, keys),)
+        raise
 
 
 def _bool(s: str) -> bool:
@@ -211,8 +270,12 @@ def _given_fields(args: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, 
     gpt_names, tc_names = (
         {f.name for f in dataclasses.fields(c)} for c in (GPTConfig, TrainConfig)
     )
-    file = dict(read_config_file(args["config"])) if args.get("config") else {}
-    name = args.get("preset") or file.pop("preset", None) or "char"
+    try:
+        file = dict(read_config_file(args["config"])) if args.get("config") else {}
+    except ConfigError as e:
+        raise ConfigError(f"`config`: {e}") from None
+    name = file.pop("preset", None)  # a --preset flag wins over the file's
+    name = args.get("preset") or name or "char"
     preset_fields(name)  # a ConfigError for an unknown name
     if unknown := sorted(set(file) - gpt_names - tc_names):
         raise ConfigError(
@@ -231,14 +294,19 @@ def resolve_configs(args: dict[str, Any]) -> TrainPlan:
     name, model_kw, tc_kw = _given_fields(args)
     if args.get("resume"):
         default_dir = preset_train_defaults(name).get("out_dir", TrainConfig.out_dir)
-        ck = load_checkpoint(Path(tc_kw.get("out_dir", default_dir)) / "checkpoint")
+        ckpt_dir = Path(tc_kw.get("out_dir", default_dir)) / "checkpoint"
+        if not has_checkpoint(ckpt_dir):
+            raise TrainError(
+                f"`resume`: no training checkpoint in {ckpt_dir}; is `out_dir` right?"
+            )
+        ck = load_checkpoint(ckpt_dir)
         tc_d = {**dataclasses.asdict(ck.train_config), **tc_kw}
         cfg = config_from_dict({**dataclasses.asdict(ck.model.cfg), **model_kw})
         return TrainPlan(cfg, config_from_dict(tc_d, TrainConfig), checkpoint=ck)
     tc = config_from_dict({**preset_train_defaults(name), **tc_kw}, TrainConfig)
     plan = TrainPlan(GPTConfig(), tc)
     if "vocab_size" not in model_kw:
-        plan.text = load_text(tc.data)
+        plan.text = load_data(tc)
         plan.tokenizer = make_tokenizer(tc.tokenizer, plan.text)
         model_kw["vocab_size"] = plan.tokenizer.n_vocab
     plan.cfg = config_from_dict({**preset_fields(name), **model_kw})
@@ -257,22 +325,52 @@ def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> s
     return decode(tok, out.tolist())
 
 
+def _file_keys(path: str | None) -> set[str]:
+    # the fields a config file sets (none if it cannot be read: that error comes later)
+    try:
+        return set(read_config_file(path)) if path else set()
+    except LLMError:
+        return set()
+
+
+def _check_sample_options(args: dict[str, Any], plan: TrainPlan) -> None:
+    # the final sample's options, checked before training rather than after it
+    if args["sample_tokens"] < 0:
+        raise ConfigError(f"`sample_tokens` must be >= 0, got {args['sample_tokens']}")
+    if args["sample_tokens"] == 0:
+        return
+    if not args["prompt"]:
+        raise ConfigError("`prompt` is empty: give some text (or `sample_tokens` 0)")
+    ck = plan.checkpoint
+    tok = plan.tokenizer or (ck.tokenizer if ck else None)
+    try:
+        encode(
+            tok or make_tokenizer(plan.tc.tokenizer, load_data(plan.tc)), args["prompt"]
+        )
+    except TokenizerError as e:
+        raise ConfigError(f"`prompt`: {e}") from None
+
+
 def train_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch train [options]`: train, print a sample and where the
     checkpoint is. Returns the exit status."""
     args = vars(train_parser().parse_args(list(argv)))
-    plan = resolve_configs(args)
+    fields = {f.name for c in (GPTConfig, TrainConfig) for f in dataclasses.fields(c)}
+    file = args.get("config")
     try:
-        res = train(
-            plan.cfg,
-            plan.tc,
-            resume=args["resume"],
-            overwrite=args["overwrite"],
-            progress=not args["no_progress"],
-            text=plan.text,
-            tokenizer=plan.tokenizer,
-            checkpoint=plan.checkpoint,
-        )
+        with _user_terms(fields | set(args), file, _file_keys(file) - set(args)):
+            plan = resolve_configs(args)
+            _check_sample_options(args, plan)
+            res = train(
+                plan.cfg,
+                plan.tc,
+                resume=args["resume"],
+                overwrite=args["overwrite"],
+                progress=not args["no_progress"],
+                text=plan.text,
+                tokenizer=plan.tokenizer,
+                checkpoint=plan.checkpoint,
+            )
         if int(os.environ.get("RANK", "0")) != 0:
             return 0
         if res.val_loss is None:
@@ -291,7 +389,7 @@ def train_main(argv: Sequence[str]) -> int:
             )
             print(f"--- sample ---\n{text}\n---")
         print(
-            f"checkpoint: {res.ckpt_dir}\ngenerate from it: llm-from-scratch generate "
+            f"checkpoint: {res.ckpt_dir}\ngenerate from it: {command_name()} generate "
             f'--checkpoint {res.ckpt_dir} --prompt "ROMEO:"'
         )
     finally:
@@ -393,14 +491,18 @@ def _until(pieces: Iterable[str], stop: str | None) -> Iterator[str]:
     yield text[sent:]
 
 
-def generate_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch generate`: sample text from a checkpoint or GPT-2 weights,
-    streaming it to stdout."""
-    a = generate_parser().parse_args(list(argv))
+def _prepare_generation(a: argparse.Namespace) -> tuple[Any, ...]:
+    """Model, tokenizer, prompt (text and ids), stop string, decoding config and
+    generator for `generate`, every option checked before anything is printed."""
     if not a.prompt:
         raise GenerationError(
-            "empty prompt: give some text with --prompt (e.g. --prompt $'\\n')"
+            "empty prompt: give some text with `prompt` (e.g. --prompt $'\\n')"
         )
+    if a.num_samples < 1:
+        raise GenerationError(f"`num_samples` must be >= 1, got {a.num_samples}")
+    if a.seed is not None and not 0 <= a.seed < 2**63:
+        raise GenerationError(f"`seed` must be in [0, 2**63), got {a.seed}")
+    device = resolve_device(a.device)
     prompt, stop = a.prompt, None
     if a.checkpoint is not None and (meta := finetune_settings(a.checkpoint)):
         if meta["task"] != "instruct":
@@ -408,36 +510,62 @@ def generate_main(argv: Sequence[str]) -> int:
                 f"{a.checkpoint} is a classifier: use `llm-from-scratch classify`"
             )
         prompt, stop = format_prompt(a.prompt, a.input), END  # the training template
-    model, tok = load_for_generation(a.checkpoint, a.pretrained, a.device)
-    ids = encode(tok, prompt, allowed_special="all" if a.allow_special else ())
-    eot = getattr(tok, "eot_token", None)
-    gc = _generation_config(a, eot)  # options are checked before anything is printed
+    try:
+        model, tok = load_for_generation(a.checkpoint, a.pretrained, str(device))
+    except LLMError as e:
+        raise type(e)(
+            f"`{'checkpoint' if a.checkpoint else 'pretrained'}`: {e}"
+        ) from None
+    try:
+        ids = encode(tok, prompt, allowed_special="all" if a.allow_special else ())
+    except TokenizerError as e:
+        special = sorted(
+            s for s in getattr(tok, "special_tokens_set", ()) if s in prompt
+        )
+        if special:
+            raise GenerationError(
+                f"`prompt` holds the special token(s) {special}: add `allowed_special` "
+                "to encode them as such"
+            ) from None
+        raise GenerationError(f"`prompt`: {e}") from None
+    gc = _generation_config(a, getattr(tok, "eot_token", None))
     g = (
-        torch.Generator(device=a.device).manual_seed(a.seed)
+        torch.Generator(device=device).manual_seed(a.seed)
         if a.seed is not None
         else None
     )
-    for i in range(a.num_samples):
-        if gc.num_beams > 1:
-            out = generate(model, ids, generation_config=gc, generator=g)
-            assert isinstance(out, torch.Tensor)  # one prompt in: one tensor out
-            new = out[len(ids) :].tolist()
-            pieces: Iterable[str] = [
-                decode(tok, new[: new.index(eot)] if eot in new else new)
-            ]
-        else:
-            toks = (
-                int(t) for t in stream(model, ids, generation_config=gc, generator=g)
-            )
-            pieces = decode_stream(
-                tok, itertools.takewhile(lambda t: a.ignore_eos or t != eot, toks)
-            )
-        sys.stdout.write(("\n---\n" if i else "") + prompt)
-        for piece in _until(pieces, stop):
-            sys.stdout.write(piece)
+    return model, tok, prompt, stop, ids, gc, g
+
+
+def generate_main(argv: Sequence[str]) -> int:
+    """`llm-from-scratch generate`: sample text from a checkpoint or GPT-2 weights,
+    streaming it to stdout."""
+    a = generate_parser().parse_args(list(argv))
+    with _user_terms(vars(a)):  # messages name the flags
+        model, tok, prompt, stop, ids, gc, g = _prepare_generation(a)
+        eot = gc.eos_ids[0] if gc.eos_ids else getattr(tok, "eot_token", None)
+        for i in range(a.num_samples):
+            if gc.num_beams > 1:
+                out = generate(model, ids, generation_config=gc, generator=g)
+                assert isinstance(out, torch.Tensor)  # one prompt: one tensor
+                new = out[len(ids) :].tolist()
+                pieces: Iterable[str] = [
+                    decode(tok, new[: new.index(eot)] if eot in new else new)
+                ]
+            else:
+                toks = (
+                    int(t)
+                    for t in stream(model, ids, generation_config=gc, generator=g)
+                )
+                pieces = decode_stream(
+                    tok, itertools.takewhile(lambda t: a.ignore_eos or t != eot, toks)
+                )
+            sys.stdout.write(("\n---\n" if i else "") + prompt)
+            for piece in _until(pieces, stop):
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
             sys.stdout.flush()
-        sys.stdout.write("\n")
-        sys.stdout.flush()
     return 0
 
 # %% ../nbs/90_cli.ipynb #ft7cli02
@@ -569,6 +697,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LLMError as e:
         print(f"llm-from-scratch {argv[0]}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:  # train's says where it saved and how to resume
+        print(str(e) or "interrupted", file=sys.stderr)
         return 130

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -23,9 +24,10 @@ else:  # Python 3.10
     import tomli as tomllib
 
 # %% auto #0
-__all__ = ['COURSE_STYLE', 'PRESETS', 'LLMError', 'ConfigError', 'quick_mode', 'pick', 'smallest_text_px', 'use_course_style',
-           'param', 'check_at_least', 'check_field_types', 'GPTConfig', 'TrainConfig', 'preset_fields', 'preset',
-           'config_from_dict', 'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params']
+__all__ = ['COURSE_STYLE', 'PRESETS', 'LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'smallest_text_px',
+           'use_course_style', 'param', 'check_at_least', 'check_field_types', 'GPTConfig', 'check_device_name',
+           'format_bytes', 'memory_limit', 'TrainConfig', 'preset_fields', 'preset', 'config_from_dict',
+           'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params']
 
 # %% ../nbs/00_config.ipynb #f72cefc5
 class LLMError(Exception):
@@ -35,6 +37,22 @@ class LLMError(Exception):
 
 class ConfigError(LLMError, ValueError):
     """An invalid configuration: unknown field, wrong type or impossible shape."""
+
+
+def command_name() -> str:
+    """How to call `llm-from-scratch` again from a fresh shell: the path this process
+    was started as when it is the console script (`.venv/bin/llm-from-scratch` works
+    without activating the venv), else the bare name."""
+    exe = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    if exe.name != "llm-from-scratch":
+        return "llm-from-scratch"
+    exe = exe.absolute()
+    if exe.parent in (Path("/usr/bin"), Path("/usr/local/bin")):
+        return "llm-from-scratch"
+    try:
+        return str(exe.relative_to(Path.cwd()))  # e.g. .venv/bin/llm-from-scratch
+    except ValueError:
+        return str(exe)
 
 # %% ../nbs/00_config.ipynb #2dc36c63
 def quick_mode() -> bool:
@@ -130,7 +148,7 @@ def check_at_least(cfg: Any, lo: int, *names: str) -> None:
     `lo`."""
     for name in names:
         if getattr(cfg, name) < lo:
-            raise ConfigError(f"{name} must be >= {lo}, got {getattr(cfg, name)}")
+            raise ConfigError(f"`{name}` must be >= {lo}, got {getattr(cfg, name)}")
 
 
 def check_field_types(cfg: Any, allow_none: bool = True) -> None:
@@ -149,8 +167,10 @@ def check_field_types(cfg: Any, allow_none: bool = True) -> None:
             continue
         if (isinstance(v, bool) and base != "bool") or not isinstance(v, kinds[base]):
             raise ConfigError(
-                f"{f.name} must be {base}, got {v!r} ({type(v).__name__})"
+                f"`{f.name}` must be {base}, got {v!r} ({type(v).__name__})"
             )
+        if base == "float" and not math.isfinite(cast(float, v)):  # nan, inf
+            raise ConfigError(f"`{f.name}` must be a finite number, got {v!r}")
 
 # %% ../nbs/00_config.ipynb #e0941a90
 @dataclass
@@ -193,19 +213,67 @@ class GPTConfig:
         )
         if self.d_model % self.n_heads:
             raise ConfigError(
-                f"d_model ({self.d_model}) must be divisible by n_heads "
-                f"({self.n_heads})"
+                f"`d_model` ({self.d_model}) must be divisible by "
+                f"`n_heads` ({self.n_heads})"
             )
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+            raise ConfigError(f"`dropout` must be in [0, 1), got {self.dropout}")
         if self.layer_norm_eps <= 0:
-            raise ConfigError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps}")
+            raise ConfigError(
+                f"`layer_norm_eps` must be > 0, got {self.layer_norm_eps}"
+            )
         return self
 
     @property
     def head_dim(self) -> int:
         """Width of one attention head: d_model // n_heads."""
         return self.d_model // self.n_heads
+
+# %% ../nbs/00_config.ipynb #f6328f44
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def check_device_name(name: str) -> None:
+    """Raise `ConfigError` unless `name` is 'auto' or a device we can run on by name:
+    'cpu', 'cuda', 'cuda:N', 'mps' (whether it is present is checked when used)."""
+    if name == "auto":
+        return
+    import torch  # the config module itself does not need torch
+
+    try:
+        kind = torch.device(name).type
+    except (RuntimeError, ValueError, TypeError):
+        kind = None
+    if kind not in _DEVICE_TYPES:
+        raise ConfigError(
+            f"`device` {name!r} is not a device name we know: use auto, cpu, cuda, "
+            "cuda:N or mps"
+        )
+
+
+def format_bytes(n: float) -> str:
+    """A size for people: 512 B, 3.2 MB, 1.5 TB (powers of 1000)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError
+
+
+def memory_limit(device: Any = "cpu") -> int | None:
+    """Bytes of memory `device` has in all (a GPU's memory; the machine's RAM for the
+    CPU and Apple's unified memory), or None when it cannot be told. Work that needs
+    more than this cannot fit at all; work that needs less still may not (others use
+    it too)."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None  # not on this OS
 
 # %% ../nbs/00_config.ipynb #5e1ac0f1
 @dataclass
@@ -285,44 +353,43 @@ class TrainConfig:
             "log_interval",
             "ckpt_interval",
         )
-        if self.lr <= 0 or not 0 <= self.min_lr <= self.lr:
+        if self.lr <= 0:
+            raise ConfigError(f"`lr` must be > 0, got {self.lr}")
+        if not 0 <= self.min_lr <= self.lr:
             raise ConfigError(
-                f"need 0 <= min_lr <= lr and lr > 0, "
-                f"got lr={self.lr}, min_lr={self.min_lr}"
+                f"`min_lr` must be in [0, `lr`={self.lr}], got {self.min_lr}"
             )
-        if self.warmup_iters < 0:
-            raise ConfigError(f"warmup_iters must be >= 0, got {self.warmup_iters}")
+        for name in ("warmup_iters", "weight_decay", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"`{name}` must be >= 0, got {getattr(self, name)}")
         if self.lr_decay_iters is not None and self.lr_decay_iters < 1:
             raise ConfigError(
-                f"lr_decay_iters must be >= 1 or None, got {self.lr_decay_iters}"
+                f"`lr_decay_iters` must be >= 1 or None, got {self.lr_decay_iters}"
             )
-        if self.weight_decay < 0 or self.grad_clip < 0:
-            raise ConfigError("weight_decay and grad_clip must be >= 0")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ConfigError("beta1 and beta2 must be in [0, 1)")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(
+                    f"`{name}` must be in [0, 1), got {getattr(self, name)}"
+                )
         if not 0 < self.val_fraction < 1:
             raise ConfigError(
-                f"val_fraction must be in (0, 1), got {self.val_fraction}"
+                f"`val_fraction` must be in (0, 1), got {self.val_fraction}"
             )
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"`seed` must be in [0, 2**63), got {self.seed}")
         if self.loss_chunk_size < 0:
             raise ConfigError(
-                f"loss_chunk_size must be >= 0 (0: off), got {self.loss_chunk_size}"
+                f"`loss_chunk_size` must be >= 0 (0: off), got {self.loss_chunk_size}"
             )
         if self.tokenizer not in ("char", "gpt2"):
             raise ConfigError(
-                f"tokenizer must be 'char' or 'gpt2', got {self.tokenizer!r}"
+                f"`tokenizer` must be 'char' or 'gpt2', got {self.tokenizer!r}"
             )
         if self.dtype not in ("auto", "float32", "bfloat16"):
             raise ConfigError(
-                f"dtype must be 'auto', 'float32' or 'bfloat16', got {self.dtype!r}"
+                f"`dtype` must be 'auto', 'float32' or 'bfloat16', got {self.dtype!r}"
             )
-        if self.device != "auto":
-            import torch  # the config module itself does not need torch
-
-            try:
-                torch.device(self.device)
-            except (RuntimeError, ValueError):
-                raise ConfigError(f"unknown device {self.device!r}") from None
+        check_device_name(self.device)
         return self
 
 # %% ../nbs/00_config.ipynb #08764bb9
@@ -380,7 +447,14 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
     try:
         if path.suffix in (".yaml", ".yml"):
             d = yaml.safe_load(text) or {}

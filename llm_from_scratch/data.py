@@ -115,16 +115,26 @@ def download(
 
 def load_text(source: str | Path = "tinyshakespeare") -> str:
     """The text of a known corpus (by name, downloaded/cached) or of a local file (by
-    path)."""
-    if str(source) in CORPORA:
-        return download(str(source)).read_text(encoding="utf-8")
-    path = Path(source)
+    path): a `DataError` if it is missing, a directory, empty or not UTF-8 text."""
+    path = download(str(source)) if str(source) in CORPORA else Path(source)
+    if path.is_dir():
+        raise DataError(f"{path} is a directory, not a text file")
     if not path.is_file():
         raise DataError(
             f"no corpus named {str(source)!r} and no such file; known: "
             f"{sorted(CORPORA)}"
         )
-    return path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"{path} is not UTF-8 text (byte {e.start} is {e.object[e.start]:#04x})"
+        ) from None
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror}") from None
+    if not text:
+        raise DataError(f"{path} is empty")
+    return text
 
 # %% ../nbs/00_data.ipynb #e76bdff5
 def train_val_split(

@@ -10,6 +10,7 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/generation.html.md"""
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .attention import KVCache
-from .config import LLMError, param
+from .config import LLMError, format_bytes, memory_limit, param
 from .model import GPT, ModelInputError, check_ids, eval_mode
 from .tokenizer import Tokenizer, decode
 
@@ -96,8 +97,8 @@ def _whole(x: Any, lo: int) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= lo
 
 
-def _number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+def _number(x: Any) -> bool:  # a finite int or float (nan and inf slip through ranges)
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 @dataclass(frozen=True)
@@ -146,24 +147,28 @@ class GenerationConfig:
         ):
             if not _whole(getattr(self, name), lo):
                 raise GenerationError(
-                    f"{name} must be an integer >= {lo}, got {getattr(self, name)!r}"
+                    f"`{name}` must be an integer >= {lo}, got {getattr(self, name)!r}"
                 )
         _check_warpers(
             self.temperature, self.top_k, self.top_p, self.repetition_penalty
         )
+        if not _number(self.length_penalty):
+            raise GenerationError(
+                f"`length_penalty` must be a finite number, got {self.length_penalty!r}"
+            )
         nb, nrs = self.num_beams, self.num_return_sequences
         if nb > 1 and nrs > nb:
             raise GenerationError(
-                f"num_return_sequences ({nrs}) must be <= num_beams ({nb})"
+                f"`num_return_sequences` ({nrs}) must be <= `num_beams` ({nb})"
             )
         if nb == 1 and nrs > 1 and not self.do_sample:
             raise GenerationError(
                 "greedy decoding gives one sequence per prompt: "
-                "use do_sample=True or num_beams > 1"
+                "use `do_sample=True` or `num_beams` > 1"
             )
         if self.early_stopping not in (True, False, "never"):
             raise GenerationError(
-                "early_stopping must be True, False or 'never', "
+                "`early_stopping` must be True, False or 'never', "
                 f"got {self.early_stopping!r}"
             )
 
@@ -179,18 +184,18 @@ def _check_warpers(
 ) -> None:
     if not _number(temperature) or not temperature > 0:
         raise GenerationError(
-            f"temperature must be a number > 0, got {temperature!r} "
-            "(for greedy use do_sample=False)"
+            f"`temperature` must be a finite number > 0, got {temperature!r} "
+            "(for greedy decoding use `do_sample=False`)"
         )
     if top_k is not None and not _whole(top_k, 0):
         raise GenerationError(
-            f"top_k must be an integer >= 0 (0 or None: no top-k), got {top_k!r}"
+            f"`top_k` must be an integer >= 0 (0 or None: no top-k), got {top_k!r}"
         )
     if top_p is not None and (not _number(top_p) or not 0 <= top_p <= 1):
-        raise GenerationError(f"top_p must be a number in [0, 1], got {top_p!r}")
+        raise GenerationError(f"`top_p` must be a number in [0, 1], got {top_p!r}")
     if not _number(repetition_penalty) or not repetition_penalty > 0:
         raise GenerationError(
-            "repetition_penalty must be a number > 0 (1.0: none), "
+            "`repetition_penalty` must be a finite number > 0 (1.0: none), "
             f"got {repetition_penalty!r}"
         )
 
@@ -382,6 +387,13 @@ def _prepare(
     pad = gc.pad_token_id if gc.pad_token_id is not None or not eos_ids else eos_ids[0]
     keep = 1 + max(len(eos_ids), 1) if gc.num_beams > 1 else 1  # keep a non-eos option
     max_len = ids.size(1) + gc.max_new_tokens
+    need = 8 * ids.size(0) * gc.num_beams * max_len * (3 if gc.num_beams > 1 else 1)
+    if (limit := memory_limit(ids.device)) is not None and need > limit:
+        raise GenerationError(
+            f"`max_new_tokens`={gc.max_new_tokens:,} needs {format_bytes(need)} for "
+            f"the token ids alone, more than the {format_bytes(limit)} of memory on "
+            f"{ids.device}"
+        )
     ctx = DecodeContext(model, gc.use_cache, gc.window_shift, max_len=max_len)
     return DecodePlan(ids, gc, eos, pad, keep, ctx, generator)
 

@@ -12,6 +12,11 @@ import dataclasses
 import json
 import math
 import os
+import re
+import signal
+import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,11 +30,24 @@ from torch import nn
 from llm_from_scratch.checkpoint import (
     Checkpoint,
     CheckpointError,
+    _pause_for_tests,
+    atomic_write,
     has_checkpoint,
     load_checkpoint,
+    recover_checkpoint,
     save_checkpoint,
 )
-from .config import ConfigError, GPTConfig, LLMError, TrainConfig
+from llm_from_scratch.config import (
+    ConfigError,
+    GPTConfig,
+    LLMError,
+    TrainConfig,
+    check_device_name,
+    command_name,
+    count_params,
+    format_bytes,
+    memory_limit,
+)
 from llm_from_scratch.data import (
     DataError,
     get_batches,
@@ -43,7 +61,7 @@ from .tokenizer import CharTokenizer, Tokenizer, encode, get_tokenizer
 # %% auto #0
 __all__ = ['configure_optimizer', 'get_lr', 'estimate_loss', 'TrainError', 'restore_optimizer', 'read_metrics',
            'init_distributed', 'resolve_device', 'autocast_for', 'train_step', 'TrainResult', 'TrainSetup',
-           'make_tokenizer', 'train']
+           'make_tokenizer', 'load_data', 'check_memory', 'check_out_dir', 'train', 'TrainInterrupted']
 
 # %% ../nbs/05_training.ipynb #b650c62b
 def configure_optimizer(
@@ -110,8 +128,9 @@ def estimate_loss(
 
 # %% ../nbs/05_training.ipynb #59363216
 class TrainError(LLMError):
-    """A training run cannot start as asked (e.g. it would overwrite an existing
-    checkpoint)."""
+    """A training run cannot start or go on as asked: it would overwrite a checkpoint,
+    it does not fit in memory, its loss diverged to nan or inf, its checkpoint cannot
+    be written."""
 
 # %% ../nbs/05_training.ipynb #8612e57c
 def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
@@ -149,19 +168,46 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
         ) from None
 
 # %% ../nbs/05_training.ipynb #0db52e31
+def _parse_metrics(path: Path) -> tuple[list[dict[str, Any]], bool]:
+    # (rows, whether a torn last line was left out)
+    lines = path.read_text().split("\n")  # the last item: what follows the last newline
+    rows = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+            if not isinstance(rows[-1], dict):
+                raise ValueError
+        except ValueError:
+            if i == len(lines):  # no newline after it: a write cut short by a kill
+                return rows, True
+            raise TrainError(
+                f"{path} line {i} is not a JSON object ({line[:30]!r}): "
+                "fix or delete it"
+            ) from None
+    return rows, False
+
+
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of a metrics.jsonl file (`out_dir/metrics.jsonl` or the out_dir
-    itself)."""
+    """The rows of a metrics.jsonl file (`out_dir/metrics.jsonl` or the out_dir itself).
+    A torn last line (the process was killed while writing it) is left out."""
     path = Path(path)
-    if path.is_dir():
-        path = path / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return _parse_metrics(path / "metrics.jsonl" if path.is_dir() else path)[0]
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    if path.exists():
-        rows = [r for r in read_metrics(path) if r.get("step", 0) <= step]
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+def _truncate_metrics(path: Path, step: int) -> str | None:
+    # Keep the rows up to `step` (rewritten atomically); a note if a torn line went.
+    if not path.exists():
+        return None
+    rows, torn = _parse_metrics(path)
+    text = "".join(json.dumps(r) + "\n" for r in rows if r.get("step", 0) <= step)
+    atomic_write(path, lambda p: Path(p).write_text(text))
+    return (
+        f"dropped the torn last line of {path.name} (a kill cut it short)"
+        if torn
+        else None
+    )
 
 # %% ../nbs/05_training.ipynb #2bca57b8
 def init_distributed() -> tuple[int, int, int]:
@@ -180,7 +226,9 @@ def init_distributed() -> tuple[int, int, int]:
 
 
 def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """The device to train on: 'auto' picks cuda:LOCAL_RANK, then mps, then cpu."""
+    """The device to run on: 'auto' picks cuda:LOCAL_RANK, then mps, then cpu; a named
+    device must exist on this machine, else a `ConfigError` says what does."""
+    check_device_name(name)
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", local_rank)
@@ -191,13 +239,16 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r}: CUDA is not available")
-    return (
-        torch.device("cuda", local_rank)
-        if dev.type == "cuda" and dev.index is None
-        else dev
-    )
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"`device` {name!r}: CUDA is not available here")
+        dev = torch.device("cuda", local_rank if dev.index is None else dev.index)
+        if dev.index >= (n := torch.cuda.device_count()):
+            raise ConfigError(f"`device` {name!r}: this machine has {n} CUDA device(s)")
+    mps = getattr(torch.backends, "mps", None)
+    if dev.type == "mps" and not (mps is not None and mps.is_available()):
+        raise ConfigError(f"`device` {name!r}: Apple's MPS is not available here")
+    return dev
 
 # %% ../nbs/05_training.ipynb #3599fe1e
 def autocast_for(
@@ -281,6 +332,57 @@ def make_tokenizer(kind: str, text: str) -> Tokenizer:
     return CharTokenizer.from_text(text) if kind == "char" else get_tokenizer("gpt2")
 
 
+def load_data(tc: TrainConfig) -> str:
+    """The text `tc.data` names; a `DataError` names the `data` field."""
+    try:
+        return load_text(tc.data)
+    except DataError as e:
+        raise DataError(f"`data`: {e}") from None
+
+
+def check_memory(cfg: GPTConfig, tc: TrainConfig, device: Any = "cpu") -> None:
+    """Refuse, with the sizes, a run that cannot fit in `device`'s memory at all: 16
+    bytes per parameter (fp32 weights, gradients, AdamW's two moments) plus a low
+    estimate of one micro-batch's activations. Runs that pass may still run out of
+    memory: `train` catches that too."""
+    limit = memory_limit(device)
+    if limit is None:
+        return
+    n, where = count_params(cfg), f"the {format_bytes(limit)} of memory on {device}"
+    if (state := 16 * n) > limit:
+        raise ConfigError(
+            f"`n_layers`={cfg.n_layers}, `d_model`={cfg.d_model}, "
+            f"`d_ff`={cfg.d_ff} and "
+            f"`vocab_size`={cfg.vocab_size} make {n:,} parameters: "
+            f"{format_bytes(state)} for weights, gradients and AdamW state, more than "
+            + where
+        )
+    d_ff = cfg.d_ff or 4 * cfg.d_model
+    B, T, per_token = tc.batch_size, cfg.max_seq_len, 10 * cfg.d_model + 2 * d_ff
+    act = 2 * B * T * (cfg.n_layers * per_token + 2 * cfg.vocab_size)  # >= 2 bytes each
+    if state + act > limit:
+        raise ConfigError(
+            f"`batch_size`={B} windows of `max_seq_len`={T} tokens need at least "
+            f"{format_bytes(act)} of activations, more than {where}: lower "
+            "`batch_size` (and raise `grad_accum_steps` to keep the batch)"
+        )
+
+
+def check_out_dir(out_dir: str | Path) -> None:
+    """Make sure `out_dir` is (or can become) a directory we can write to."""
+    p = Path(out_dir)
+    if (f := next((q for q in (p, *p.parents) if q.exists()), p)).is_file():
+        raise TrainError(f"`out_dir` {out_dir}: {f} is a file, not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        os.close((probe := tempfile.mkstemp(dir=p, prefix=".write-test-"))[0])
+        os.remove(probe[1])
+    except OSError as e:
+        raise TrainError(
+            f"`out_dir` {out_dir}: cannot write there ({e.strerror})"
+        ) from None
+
+
 def _same_model(cfg: GPTConfig | None, ck: Checkpoint) -> None:
     if cfg is not None and cfg != ck.model.cfg:
         diff = {
@@ -289,8 +391,8 @@ def _same_model(cfg: GPTConfig | None, ck: Checkpoint) -> None:
             if getattr(cfg, k) != v
         }
         raise CheckpointError(
-            f"the checkpoint in {ck.path} is a different model; (checkpoint, asked): "
-            f"{diff}"
+            f"the checkpoint in {ck.path} is a different model: "
+            + ", ".join(f"`{k}` is {a} there, {b} here" for k, (a, b) in diff.items())
         )
 
 
@@ -302,9 +404,10 @@ def _prepare(
     text: str | None = None,
     tok: Tokenizer | None = None,
     ck: Checkpoint | None = None,
+    device: torch.device | str = "cpu",
 ) -> TrainSetup:
     ckpt_dir = Path(tc.out_dir) / "checkpoint"
-    text = load_text(tc.data) if text is None else text
+    text = load_data(tc) if text is None else text
     if resume:
         ck = ck or load_checkpoint(ckpt_dir)
         _same_model(cfg, ck)
@@ -312,30 +415,48 @@ def _prepare(
     else:
         if has_checkpoint(ckpt_dir) and not overwrite:
             raise TrainError(
-                f"{ckpt_dir} holds a checkpoint: pass --resume to continue it "
-                "or --overwrite to start over"
+                f"{ckpt_dir} holds a checkpoint: pass `resume` to continue it "
+                "or `overwrite` to start over"
             )
         cfg, tok = cfg or GPTConfig(), tok or make_tokenizer(tc.tokenizer, text)
         if cfg.vocab_size < tok.n_vocab:
             raise ConfigError(
-                f"vocab_size={cfg.vocab_size} is smaller than the {tc.tokenizer} "
+                f"`vocab_size`={cfg.vocab_size} is smaller than the {tc.tokenizer} "
                 f"tokenizer's {tok.n_vocab} tokens"
             )
+    if ck is not None:
+        cfg = ck.model.cfg
+    assert cfg is not None
+    check_memory(cfg, tc, device)
+    if not resume:
         torch.manual_seed(tc.seed)
-        model = GPT(cfg)
+        try:
+            model = GPT(cfg)
+        except RuntimeError as e:
+            if (size := _out_of_memory(e)) is None:
+                raise
+            raise TrainError(
+                f"out of memory building a model of {count_params(cfg):,} parameters: "
+                f"torch could not allocate {size}"
+            ) from None
     ids = torch.tensor(encode(tok, text), dtype=torch.long)
     train_data, val_data = train_val_split(ids, tc.val_fraction)
     if len(val_data) <= model.cfg.max_seq_len:
         raise DataError(
-            f"the validation split has {len(val_data)} tokens; "
-            f"need more than max_seq_len={model.cfg.max_seq_len}"
+            f"the validation split of `data` has {len(val_data)} tokens; need more "
+            f"than `max_seq_len`={model.cfg.max_seq_len}"
         )
+    check_out_dir(tc.out_dir)
     return TrainSetup(model, tok, train_data, val_data, ckpt_dir, ck)
 
 
 def _log(path: Path, row: dict[str, Any]) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(row) + "\n")
+    line = json.dumps(row) + "\n"
+    with open(path, "a") as f:  # in two writes, so the kill drill can stop between them
+        f.write(line[: len(line) // 2])
+        f.flush()
+        _pause_for_tests("metrics-write", row["step"])
+        f.write(line[len(line) // 2 :])
 
 # %% ../nbs/05_training.ipynb #3c824526
 def _resume_optimizer(
@@ -375,10 +496,17 @@ def train(
     device = resolve_device(tc.device, local_rank)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    s = _prepare(cfg, tc, resume, overwrite, text, tokenizer, checkpoint)
+    if resume and rank == 0:
+        if note := recover_checkpoint(Path(tc.out_dir) / "checkpoint"):
+            print_fn(note)
+    if resume and world > 1:
+        dist.barrier()  # the other ranks read the checkpoint rank 0 may have recovered
+    s = _prepare(cfg, tc, resume, overwrite, text, tokenizer, checkpoint, device)
     if rank == 0:
         n = s.model.num_params()
         print_fn(f"model: {s.model.cfg} ({n:,} parameters)\ntraining: {tc}")
+        if s.checkpoint is not None:
+            print_fn(f"resuming at step {s.checkpoint.step} from {s.ckpt_dir}")
     raw = s.model.to(device).train()
     opt, step = _resume_optimizer(raw, tc, s.checkpoint, device)
     model: nn.Module = raw
@@ -394,17 +522,39 @@ def train(
     metrics = Path(tc.out_dir) / "metrics.jsonl"
     if rank == 0:
         metrics.parent.mkdir(parents=True, exist_ok=True)
-        _truncate_metrics(metrics, step) if resume else metrics.write_text("")
+        if not resume:
+            metrics.write_text("")
+        elif note := _truncate_metrics(metrics, step):
+            print_fn(note)
     loop = _Loop(model, raw, opt, s, tc, device, rank, world, metrics)
+    loop.saved = s.checkpoint.step if s.checkpoint is not None else None
     step, train_loss, val_loss = loop.run(step, progress, print_fn)
     if world > 1:
         dist.barrier()
     return TrainResult(raw.eval(), s.tokenizer, step, train_loss, val_loss, s.ckpt_dir)
 
 # %% ../nbs/05_training.ipynb #3c824527
+class TrainInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped `train` after a whole step, and a checkpoint of that
+    step was saved; the message says how to resume."""
+
+
+def _out_of_memory(e: BaseException) -> str | None:
+    # The size torch could not allocate, if `e` is an out-of-memory error.
+    if isinstance(e, torch.OutOfMemoryError):
+        m = re.search(r"Tried to allocate ([\d.]+ \w+)", str(e))
+        return m.group(1) if m else "more than is free"
+    if isinstance(e, RuntimeError) and "can't allocate memory" in str(e):
+        m = re.search(r"allocate (\d+) bytes", str(e))
+        return format_bytes(int(m.group(1))) if m else "more than is free"
+    return None
+
+
 class _Meter:
     """Sums between two log lines: loss and gradient norm (kept on the device and read
-    once per line, so logging does not wait for the GPU every step), tokens and time."""
+    once per line, so logging does not wait for the GPU every step), tokens and time;
+    and the first step whose loss or gradient norm was not finite (step -1: none
+    yet)."""
 
     def __init__(self, device: torch.device, world: int):
         self.loss, self.norm = (
@@ -412,11 +562,17 @@ class _Meter:
             torch.zeros((), device=device),
         )
         self.world, self.n, self.tokens, self.seconds = world, 0, 0, 0.0
+        self.bad = torch.tensor([-1.0, 0.0, 0.0], device=device)  # step, loss, norm
 
-    def add(self, loss: torch.Tensor, norm: torch.Tensor, tokens: int) -> None:
+    def add(
+        self, loss: torch.Tensor, norm: torch.Tensor, tokens: int, step: int
+    ) -> None:
         self.loss += loss
         self.norm += norm.float()
         self.n, self.tokens = self.n + 1, self.tokens + tokens
+        bad = ~(torch.isfinite(loss) & torch.isfinite(norm)) & (self.bad[0] < 0)
+        now = torch.stack([loss.new_tensor(float(step)), loss.float(), norm.float()])
+        self.bad = torch.where(bad, now, self.bad)  # no GPU sync here either
 
     def time(self, t0: float) -> None:
         self.seconds += time.perf_counter() - t0
@@ -450,6 +606,9 @@ class _Loop:
     rank: int
     world: int
     metrics: Path
+    # plain attributes, not fields (chapter 7's loop adds fields of its own):
+    saved = None  # step of the newest checkpoint on disk (None: none yet)
+    stop = False  # Ctrl-C: save and stop after the current step
 
     def lr(self, step: int) -> float:
         tc = self.tc
@@ -503,11 +662,87 @@ class _Loop:
         )
         return loss, norm, X.numel() * self.world
 
+    def resume_hint(self, lower_lr: bool = False) -> str:
+        """What to type to go on from the newest checkpoint (with a lower `lr`)."""
+        lr = f" --lr {self.tc.lr / 10:g}" if lower_lr else ""
+        if self.saved is None:  # nothing to resume: start again
+            return f"no checkpoint was written yet; start again{lr and ' with' + lr}"
+        cmd = f"{command_name()} train --resume --out-dir {self.tc.out_dir}{lr}"
+        return f"the checkpoint of step {self.saved} is untouched; resume with: {cmd}"
+
+    def diverged(self, meter: _Meter) -> None:
+        """Stop with a `TrainError` if a step so far had a non-finite loss or norm."""
+        step, loss, norm = meter.bad.tolist()
+        if step >= 0:
+            raise TrainError(
+                f"step {int(step)}: the loss is {loss:g} and the gradient norm "
+                f"{norm:g}, so training diverged and stopped without saving; "
+                + self.resume_hint(lower_lr=True)
+            )
+
+    def checkpoint(self, step: int, meter: _Meter, **losses: float | None) -> None:
+        """`save` the checkpoint of `step` (rank 0), unless anything non-finite crept
+        in; a write that fails (disk full) is a `TrainError` that says what survives."""
+        self.diverged(meter)
+        if self.rank != 0 or self.saved == step:
+            return
+        if not all(torch.isfinite(p).all() for p in self.raw.parameters()):
+            raise TrainError(
+                f"step {step}: the weights hold nan or inf after the update, so "
+                "training diverged and stopped without saving; "
+                + self.resume_hint(lower_lr=True)
+            )
+        try:
+            self.save(step, **losses)
+        except OSError as e:
+            raise TrainError(
+                f"cannot save the checkpoint of step {step} in {self.s.ckpt_dir}: "
+                f"{e.strerror or e}; " + self.resume_hint() + " (once there is room)"
+            ) from None
+        self.saved = step
+
     def run(
         self, step: int, progress: bool, print_fn: Callable[[str], None]
     ) -> tuple[int, float | None, float | None]:
-        """Train from `step` to `max_iters`: returns the last step and the last
-        losses."""
+        """Train from `step` to `max_iters`: returns the last step and the last losses.
+        Ctrl-C (SIGINT) or SIGTERM stops after the current step, with a checkpoint
+        of it."""
+        handlers = {}
+        if self.world == 1 and threading.current_thread() is threading.main_thread():
+
+            def on_signal(signum: int, frame: Any) -> None:
+                if self.stop:  # a second Ctrl-C: stop at once
+                    raise KeyboardInterrupt
+                self.stop = True
+                print(
+                    "interrupted: saving a checkpoint after this step "
+                    "(Ctrl-C again to quit at once)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, on_signal)
+        try:
+            return self._run(step, progress, print_fn)
+        except Exception as e:
+            if (size := _out_of_memory(e)) is None:
+                raise
+            cfg, tc = self.raw.cfg, self.tc
+            raise TrainError(
+                f"out of memory on {self.device}: torch could not allocate {size} for "
+                f"a model of {self.raw.num_params():,} parameters and micro-batches of "
+                f"`batch_size`={tc.batch_size} x `max_seq_len`={cfg.max_seq_len} "
+                "tokens; lower `batch_size` (raise `grad_accum_steps` to keep the "
+                "batch); " + self.resume_hint()
+            ) from None
+        finally:
+            for sig, h in handlers.items():
+                signal.signal(sig, h)
+
+    def _run(
+        self, step: int, progress: bool, print_fn: Callable[[str], None]
+    ) -> tuple[int, float | None, float | None]:
         from tqdm.auto import tqdm
 
         tc, meter = self.tc, _Meter(self.device, self.world)
@@ -521,9 +756,10 @@ class _Loop:
             self.log(dict(step=0, val_loss=val_loss, lr=self.lr(0)))
         while step < tc.max_iters:
             t0, lr = time.perf_counter(), self.lr(step)
-            meter.add(*self.step(step))
+            meter.add(*self.step(step), step + 1)
             step, row = step + 1, {}
             if step % tc.log_interval == 0 or step == tc.max_iters:
+                self.diverged(meter)
                 row = meter.row(t0, lr)
                 train_loss = row["train_loss"]
                 tok_s = f"{row['tokens_per_sec']:,.0f}"
@@ -531,17 +767,27 @@ class _Loop:
             else:
                 meter.time(t0)
             if step % tc.eval_interval == 0 or step == tc.max_iters:
+                self.diverged(meter)
                 val_loss = row["val_loss"] = self.evaluate()
                 row.setdefault("lr", lr)
                 if self.rank == 0:
-                    loss = train_loss or float("nan")
-                    say(f"step {step}: train loss {loss:.4f}, val loss {val_loss:.4f}")
+                    seen = (
+                        "" if train_loss is None else f"train loss {train_loss:.4f}, "
+                    )
+                    say(f"step {step}: {seen}val loss {val_loss:.4f}")
             if row:
                 self.log(dict(step=step, **row))
-            if self.rank == 0 and (
-                step % tc.ckpt_interval == 0 or step == tc.max_iters
-            ):
-                self.save(step, train_loss=train_loss, val_loss=val_loss)
+            if step % tc.ckpt_interval == 0 or step == tc.max_iters:
+                self.checkpoint(step, meter, train_loss=train_loss, val_loss=val_loss)
             bar.update(1)
+            _pause_for_tests("step", step, until=lambda: self.stop)
+            if self.stop and step < tc.max_iters:
+                self.checkpoint(step, meter, train_loss=train_loss, val_loss=val_loss)
+                bar.close()
+                raise TrainInterrupted(
+                    f"interrupted after step {step}: saved a checkpoint in "
+                    f"{self.s.ckpt_dir}; resume with: {command_name()} train --resume "
+                    f"--out-dir {tc.out_dir}"
+                )
         bar.close()
         return step, train_loss, val_loss

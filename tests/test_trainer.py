@@ -169,7 +169,7 @@ def test_resume_with_a_different_model_is_refused(corpus, vocab, tmp_path):
     train(preset("tiny", vocab_size=vocab), tconf(corpus, tmp_path, max_iters=2), **quiet)
     with pytest.raises(CheckpointError, match="different model"):
         train(preset("tiny", vocab_size=vocab, n_layers=3), tconf(corpus, tmp_path, max_iters=4), resume=True, **quiet)
-    with pytest.raises(TrainError, match="--resume"):                    # a fresh start would destroy the checkpoint
+    with pytest.raises(TrainError, match="`resume`"):                  # a fresh start would destroy the checkpoint
         train(preset("tiny", vocab_size=vocab), tconf(corpus, tmp_path, max_iters=4), **quiet)
 
 
@@ -223,6 +223,8 @@ def test_crash_while_writing_keeps_previous_checkpoint(saved, monkeypatch):
 
 
 def test_crash_between_the_renames_is_recovered(saved, monkeypatch):
+    from llm_from_scratch.checkpoint import recover_checkpoint
+
     ck = load_checkpoint(saved)
     opt = configure_optimizer(ck.model, 1e-3, 0.1, (0.9, 0.99))
     restore_optimizer(opt, ck)
@@ -237,7 +239,15 @@ def test_crash_between_the_renames_is_recovered(saved, monkeypatch):
         save_checkpoint(saved, ck.model, opt, ck.tokenizer, ck.train_config, step=99)
     monkeypatch.undo()
     assert not saved.exists() and (saved.parent / ".checkpoint.old").is_dir()
-    assert load_checkpoint(saved).step == 3                              # the previous checkpoint is what loads
+    assert load_checkpoint(saved).step == 99                             # the complete new one, left in .checkpoint.tmp
+    assert "recovered the complete step-99 checkpoint" in recover_checkpoint(saved)
+    assert load_checkpoint(saved).step == 99 and sorted(p.name for p in saved.parent.iterdir()) == ["checkpoint", "metrics.jsonl"]
+    monkeypatch.setattr(os, "replace", die_on_commit)                    # killed again, this time mid-write...
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(saved, ck.model, opt, ck.tokenizer, ck.train_config, step=100)
+    monkeypatch.undo()
+    (saved.parent / ".checkpoint.tmp" / "optimizer.safetensors").unlink()   # ...so the new one is incomplete
+    assert load_checkpoint(saved).step == 99                             # and the previous one, in .checkpoint.old, loads
     save_checkpoint(saved, ck.model, opt, ck.tokenizer, ck.train_config, step=4)   # the next save recovers first
     assert load_checkpoint(saved).step == 4 and sorted(p.name for p in saved.parent.iterdir()) == ["checkpoint", "metrics.jsonl"]
 
@@ -323,7 +333,7 @@ def test_cli_config_files_and_precedence(corpus, tmp_path, capsys):
 @pytest.mark.parametrize("argv,match", [
     (["--n-layers", "four"], "invalid int value"),
     (["--n-heads", "5"], "divisible"),
-    (["--batch-size", "0"], "batch_size"),
+    (["--batch-size", "0"], "--batch-size"),
     (["--dropout", "1.5"], "dropout"),
     (["--tokenizer", "bpe"], "tokenizer"),
     (["--learning-rate", "1e-3"], "unrecognized"),
