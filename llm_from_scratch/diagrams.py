@@ -11,11 +11,19 @@ from __future__ import annotations
 import html
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.colors import to_hex, to_rgb
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.text import Text
+
+if TYPE_CHECKING:  # for annotations only: the helpers import these when they run
+    import torch
+    from IPython.display import HTML
 
 # %% auto #0
 __all__ = ['PALETTE', 'FONT', 'INK', 'canvas', 'box', 'arrow', 'matrix', 'note', 'check_legible', 'bpe_merges_diagram',
@@ -38,17 +46,27 @@ FONT = (
 INK = "#1f2933"
 
 
-def canvas(w: float, h: float):
+def canvas(w: float, h: float) -> tuple[Figure, Axes]:
     """A blank figure `w` x `h` inches whose data coordinates are inches."""
     fig = plt.figure(figsize=(w, h))
-    ax = fig.add_axes([0, 0, 1, 1])
+    ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, w)
     ax.set_ylim(0, h)
     ax.set_axis_off()
     return fig, ax
 
 
-def box(ax, x, y, w, h, text="", kind="op", fontsize=FONT, **kw):
+def box(
+    ax: Axes,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    text: str = "",
+    kind: str = "op",
+    fontsize: float = FONT,
+    **kw: Any,
+) -> FancyBboxPatch:
     """A rounded box of `kind` (a PALETTE key) centred at (x, y), with text."""
     face, edge = PALETTE[kind]
     p = FancyBboxPatch(
@@ -70,8 +88,16 @@ def box(ax, x, y, w, h, text="", kind="op", fontsize=FONT, **kw):
 
 
 def arrow(
-    ax, a, b, text="", color=INK, ls="-", rad=0.0, fontsize=FONT - 1, offset=(0.08, 0)
-):
+    ax: Axes,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    text: str = "",
+    color: str = INK,
+    ls: str = "-",
+    rad: float = 0.0,
+    fontsize: float = FONT - 1,
+    offset: tuple[float, float] = (0.08, 0),
+) -> None:
     """An arrow from point `a` to point `b`, optionally labelled beside its midpoint."""
     ax.add_patch(
         FancyArrowPatch(
@@ -92,24 +118,24 @@ def arrow(
         ax.text(mx, my, text, fontsize=fontsize, color=color, va="center")
 
 
-def _blend(c0: str, c1: str, t: float) -> tuple:
-    a, b = to_rgb(c0), to_rgb(c1)
-    return tuple(u + (v - u) * t for u, v in zip(a, b))
+def _blend(c0: str, c1: str, t: float) -> tuple[float, float, float]:
+    (r0, g0, b0), (r1, g1, b1) = to_rgb(c0), to_rgb(c1)
+    return r0 + (r1 - r0) * t, g0 + (g1 - g0) * t, b0 + (b1 - b0) * t
 
 
 def matrix(
-    ax,
-    x,
-    y,
-    rows,
-    cols,
-    cell=0.16,
-    kind="data",
-    masked=None,
-    label="",
-    below="",
-    shade=None,
-):
+    ax: Axes,
+    x: float,
+    y: float,
+    rows: int,
+    cols: int,
+    cell: float = 0.16,
+    kind: str = "data",
+    masked: Callable[[int, int], bool] | None = None,
+    label: str = "",
+    below: str = "",
+    shade: Sequence[Sequence[float]] | None = None,
+) -> tuple[float, float]:
     """A `rows` x `cols` grid of cells, lower-left corner (x, y); `masked(i, j)` greys a
     cell.
 
@@ -121,7 +147,7 @@ def matrix(
     for i in range(rows):
         for j in range(cols):
             off = masked is not None and masked(i, j)
-            fc = mface if off else face
+            fc: str | tuple[float, float, float] = mface if off else face
             if shade is not None and not off:
                 fc = _blend("#ffffff", edge, float(shade[i][j]))
             ax.add_patch(
@@ -158,7 +184,9 @@ def matrix(
     return w, h
 
 
-def note(ax, x, y, text, fontsize=FONT - 1, **kw):
+def note(
+    ax: Axes, x: float, y: float, text: str, fontsize: float = FONT - 1, **kw: Any
+) -> None:
     """Grey annotation text at (x, y)."""
     kw.setdefault("ha", "center")
     kw.setdefault("va", "center")
@@ -166,44 +194,50 @@ def note(ax, x, y, text, fontsize=FONT - 1, **kw):
     ax.text(x, y, text, fontsize=fontsize, **kw)
 
 
-def _plus(ax, x, y, r=0.13):
-    ax.add_patch(plt.Circle((x, y), r, fc="white", ec=INK, lw=1.4, zorder=3))
+def _plus(ax: Axes, x: float, y: float, r: float = 0.13) -> None:
+    ax.add_patch(Circle((x, y), r, fc="white", ec=INK, lw=1.4, zorder=3))
     ax.text(x, y, "+", ha="center", va="center", fontsize=FONT + 1, zorder=4)
 
 # %% ../nbs/00_diagrams.ipynb #aebe4db2
-def check_legible(fig, max_width: float = 6.4, min_points: float = 9.0) -> None:
+def check_legible(fig: Figure, max_width: float = 6.4, min_points: float = 9.0) -> None:
     """Raise AssertionError if `fig` is over `max_width` inches or has text under
     `min_points`."""
     w = fig.get_size_inches()[0]
     assert w <= max_width + 1e-9, f"figure {w:.1f} in wide (at most {max_width})"
     small = [
         t.get_text()
-        for t in fig.findobj(plt.Text)
-        if t.get_text().strip() and t.get_fontsize() < min_points
+        for t in fig.findobj(Text)
+        if isinstance(t, Text)  # findobj is typed as returning any Artist
+        and t.get_text().strip()
+        # = get_fontsize(), whose annotation is float | str
+        and t.get_fontproperties().get_size_in_points() < min_points
     ]
     assert not small, f"text under {min_points} pt: {small[:5]}"
 
 # %% ../nbs/00_diagrams.ipynb #818a5d66
-def bpe_merges_diagram(text: str = "aaabdaaabac", n_merges: int = 3):
+def bpe_merges_diagram(text: str = "aaabdaaabac", n_merges: int = 3) -> Figure:
     """Chapter 1: the tokens of `text` after each of the first BPE merges, computed
     here."""
     from llm_from_scratch.tokenizer import merge_pair, pair_counts
 
     ids = list(text.encode())
     vocab = {i: bytes([i]) for i in range(256)}
-    rows = [(ids, None, 0)]
+    rows: list[tuple[list[int], tuple[int, int] | None, int]] = [(ids, None, 0)]
     for new_id in range(256, 256 + n_merges):
         counts = pair_counts(ids)
         pair = max(
-            counts, key=counts.get
+            counts, key=counts.__getitem__
         )  # most frequent; the first one seen wins a tie
         ids = merge_pair(ids, pair, new_id)
         vocab[new_id] = vocab[pair[0]] + vocab[pair[1]]
         rows.append((ids, pair, counts[pair]))
-    show = lambda i: vocab[i].decode("utf-8", "replace")
+
+    def show(i: int) -> str:
+        return vocab[i].decode("utf-8", "replace")
+
     cw = min(0.42, 4.6 / len(text.encode()))  # width of one byte
     fig, ax = canvas(6.4, 1.1 * len(rows) - 0.1)
-    for r, (row, pair, n) in enumerate(rows):
+    for r, (row, merged, n) in enumerate(rows):
         y = 1.1 * (len(rows) - r) - 0.65
         x = 0.35
         for t in row:
@@ -215,15 +249,15 @@ def bpe_merges_diagram(text: str = "aaabdaaabac", n_merges: int = 3):
             note(ax, x + w / 2, y - 0.32, str(t), fontsize=9)
             x += w
         note(ax, 5.2, y, f"{len(row)} tokens", ha="left")
-        if pair:
-            a, b = (show(i) for i in pair)
+        if merged:
+            a, b = (show(i) for i in merged)
             new = f"new id {255 + r} = '{show(255 + r)}'"
             msg = f"merge {r}: pair ({a}, {b}) counted {n}×  →  {new}"
             note(ax, 0.35, y + 0.55, msg, ha="left", color=PALETTE["op"][1])
     return fig
 
 # %% ../nbs/00_diagrams.ipynb #30d97b81
-def attention_diagram(T: int = 5, C: int = 6, hs: int = 3, seed: int = 0):
+def attention_diagram(T: int = 5, C: int = 6, hs: int = 3, seed: int = 0) -> Figure:
     """Chapter 2: one causal attention head, x -> Q, K, V -> masked scores -> weights ->
     output.
 
@@ -281,7 +315,7 @@ def attention_diagram(T: int = 5, C: int = 6, hs: int = 3, seed: int = 0):
     return fig
 
 # %% ../nbs/00_diagrams.ipynb #4a72cfe9
-def block_diagram():
+def block_diagram() -> Figure:
     """Chapter 3: a pre-norm block (GPT-2) beside a post-norm one (the 2017
     Transformer)."""
     fig, ax = canvas(6.0, 6.4)
@@ -328,7 +362,7 @@ def block_diagram():
     return fig
 
 # %% ../nbs/00_diagrams.ipynb #692bdb52
-def gpt_diagram():
+def gpt_diagram() -> Figure:
     """Chapter 4: the GPT stack from token ids to logits, with the tied embedding
     matrix."""
     fig, ax = canvas(6.4, 6.3)
@@ -393,7 +427,9 @@ def gpt_diagram():
     return fig
 
 # %% ../nbs/00_diagrams.ipynb #ec422bfb
-def training_step_diagram(lr_at=None, max_step: int = 2200):
+def training_step_diagram(
+    lr_at: Callable[[int], float] | None = None, max_step: int = 2200
+) -> Figure:
     """Chapter 5: one optimizer step of the trainer as a loop; `lr_at(step)` (e.g. a
     `get_lr` partial) is drawn as an inset next to the step that uses it."""
     fig, ax = canvas(6.4, 5.0)
@@ -443,7 +479,7 @@ def training_step_diagram(lr_at=None, max_step: int = 2200):
         fontsize=10,
     )
     if lr_at is not None:
-        ins = fig.add_axes([0.71, 0.25, 0.26, 0.2])
+        ins = fig.add_axes((0.71, 0.25, 0.26, 0.2))
         xs = range(max_step)
         ins.plot(xs, [lr_at(s) for s in xs], color=PALETTE["param"][1])
         ins.tick_params(labelsize=9)
@@ -455,7 +491,7 @@ def training_step_diagram(lr_at=None, max_step: int = 2200):
     return fig
 
 # %% ../nbs/00_diagrams.ipynb #f6f86e3d
-def kv_cache_diagram(tokens: str = "ROMEO", hs: int = 3):
+def kv_cache_diagram(tokens: str = "ROMEO", hs: int = 3) -> Figure:
     """Chapter 6: decoding step T without a cache (all T tokens fed, every K, V
     recomputed)
     and with a KV cache (one token fed, one row of K and V computed and appended)."""
@@ -524,7 +560,7 @@ def kv_cache_diagram(tokens: str = "ROMEO", hs: int = 3):
     return fig
 
 # %% ../nbs/00_diagrams.ipynb #e68f09bf
-def pca(w, k: int = 3):
+def pca(w: torch.Tensor, k: int = 3) -> torch.Tensor:
     """Coordinates of the rows of `w` (a tensor) on its top-`k` principal directions."""
     import torch
 
@@ -570,7 +606,7 @@ _MAP_JS = """
 
 
 def embedding_map(
-    xyz,
+    xyz: torch.Tensor | Sequence[Sequence[float]],
     labels: Sequence[str],
     groups: Sequence[str] | None = None,
     colors: dict[str, str] | None = None,
@@ -578,7 +614,7 @@ def embedding_map(
     n_labels: int = 40,
     width: int = 640,
     height: int = 440,
-):
+) -> HTML:
     """An interactive map of embeddings as plain HTML + JavaScript (no kernel needed).
 
     `xyz` holds 3 coordinates per point (e.g. `pca(model.wte.weight)`); buttons pick two
@@ -601,8 +637,13 @@ def embedding_map(
     # the first layout (axes 1 and 2) is computed here: it shows even without scripts
     xs, ys = [p[0] for p in xyz], [p[1] for p in xyz]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    sx = lambda v: 20 + (v - x0) / ((x1 - x0) or 1) * (width - 76)  # room for labels
-    sy = lambda v: height - 20 - (v - y0) / ((y1 - y0) or 1) * (height - 40)
+
+    def sx(v: float) -> float:  # leaves room for labels on the right
+        return 20 + (v - x0) / ((x1 - x0) or 1) * (width - 76)
+
+    def sy(v: float) -> float:
+        return height - 20 - (v - y0) / ((y1 - y0) or 1) * (height - 40)
+
     esc = html.escape
     info = [f"{lab}" + (f"  ({g})" if g else "") for lab, g in zip(labels, groups)]
     parts = [

@@ -16,8 +16,8 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +26,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .attention import KVCache
 from .model import GPT, _check_targets, check_ids
+from .transformer import Block
 
 # %% auto #0
 __all__ = ['INT8_KERNEL', 'time_split', 'measure_machine', 'ChunkedCrossEntropy', 'chunked_cross_entropy', 'hidden_states',
@@ -43,7 +44,7 @@ _GROUPS = {  # substrings of op names -> group (first match wins)
 }
 
 
-def _group(key: str, shapes: list, V: int, d_ff: int) -> str:
+def _group(key: str, shapes: list[list[int]], V: int, d_ff: int) -> str:
     k = key.lower()
     if g := next((g for g, subs in _GROUPS.items() if any(s in k for s in subs)), None):
         return g
@@ -116,8 +117,12 @@ class ChunkedCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx, x, weight, targets, chunk_size
-    ):  # x (N, C), weight (V, C), targets (N,)
+        ctx: Any,  # as torch annotates it (FunctionCtx lacks needs_input_grad)
+        x: torch.Tensor,  # (N, C)
+        weight: torch.Tensor,  # (V, C)
+        targets: torch.Tensor,  # (N,)
+        chunk_size: int,
+    ) -> torch.Tensor:
         valid_all = targets != -100
         n_valid = max(int(valid_all.sum()), 1)
         need_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
@@ -132,9 +137,8 @@ class ChunkedCrossEntropy(torch.autograd.Function):
             logits = (xc @ weight.t()).float()  # (n, V): the only logits that exist
             lse = torch.logsumexp(logits, dim=-1)  # (n,)
             total += ((lse - logits.gather(1, tgt)[:, 0]) * valid).sum()
-            if (
-                need_grad
-            ):  # d loss / d logits = (softmax - one_hot) / n_valid, on valid rows
+            if gx is not None and gw is not None:  # i.e. need_grad
+                # d loss / d logits = (softmax - one_hot) / n_valid, on valid rows
                 g = logits.sub_(lse[:, None]).exp_()  # softmax, in place
                 g.scatter_add_(1, tgt, torch.full_like(tgt, -1, dtype=g.dtype))
                 g = g.mul_((valid / n_valid)[:, None]).to(x.dtype)
@@ -144,7 +148,9 @@ class ChunkedCrossEntropy(torch.autograd.Function):
         return total / n_valid
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(
+        ctx: Any, grad: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, None, None]:
         gx, gw = ctx.saved_tensors
         return gx * grad, gw * grad, None, None
 
@@ -157,9 +163,12 @@ def chunked_cross_entropy(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     C = x.size(-1)
-    return ChunkedCrossEntropy.apply(
-        x.reshape(-1, C), weight, targets.reshape(-1), chunk_size
+    # torch leaves Function.apply untyped; it returns what forward returns
+    apply = cast(
+        Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor],
+        ChunkedCrossEntropy.apply,
     )
+    return apply(x.reshape(-1, C), weight, targets.reshape(-1), chunk_size)
 
 # %% ../nbs/08_fast.ipynb #64e3b43c
 def hidden_states(
@@ -193,7 +202,9 @@ class LowMemoryLoss(nn.Module):
             checkpoint_blocks,
         )
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         m = self.model
         if targets is None:
             return m(idx)
@@ -252,14 +263,18 @@ def peak_memory(fn: Callable[[], Any], interval: float = 5e-4) -> int | None:
 def _head(model: GPT) -> Callable[[torch.Tensor], torch.Tensor]:
     # fp32 head: x @ W^T with a contiguous copy of W^T streams about 1.5-2x faster at
     # batch 1 than F.linear(x, W)
-    if isinstance(model.lm_head, nn.Linear):
-        w_t = model.lm_head.weight.detach().t().contiguous()
+    head: nn.Module = model.lm_head  # an Int8Linear after quantize_int8
+    if isinstance(head, nn.Linear):
+        w_t = head.weight.detach().t().contiguous()
         return lambda x: x @ w_t
-    return model.lm_head
+    return head
 
 
 def forward_cached(
-    model: GPT, idx: torch.Tensor, cache: KVCache, head: Callable
+    model: GPT,
+    idx: torch.Tensor,
+    cache: KVCache,
+    head: Callable[[torch.Tensor], torch.Tensor],
 ) -> torch.Tensor:
     """Logits (B, T, V) of the new tokens `idx` (B, T) that follow the `cache.pos`
     cached ones; advances the cache. No input checks: the decoding loops below check
@@ -337,6 +352,10 @@ class Int8Linear(nn.Module):
     through the fused int8 kernel, which reads 1 byte per weight; many rows (prefill,
     evaluation) dequantize once and use the fp32 matmul."""
 
+    qweight: torch.Tensor  # buffers, registered in __init__
+    scale: torch.Tensor
+    scale_bf16: torch.Tensor
+
     def __init__(self, lin: nn.Linear, max_kernel_rows: int = 16):
         super().__init__()
         q, s = quantize_per_channel(lin.weight)
@@ -382,6 +401,9 @@ class Int8Embedding(nn.Module):
     """Token embedding that reads rows of the (tied) int8 LM head: the same bytes serve
     both ends of the model."""
 
+    qweight: torch.Tensor  # buffers, registered in __init__
+    scale: torch.Tensor
+
     def __init__(self, head: Int8Linear):
         super().__init__()
         self.register_buffer("qweight", head.qweight)  # shared storage, not a copy
@@ -396,13 +418,16 @@ def quantize_int8(model: GPT) -> GPT:
     head/embedding become int8 with per-channel scales; LayerNorms, biases and position
     embeddings stay fp32."""
     m = copy.deepcopy(model).eval()
-    for block in m.h:
+    for block in cast(Iterable[Block], m.h):  # the nn.ModuleList holds Blocks
         for parent in (block.attn, block.mlp):
             for name, child in list(parent.named_children()):
                 if isinstance(child, nn.Linear):
                     setattr(parent, name, Int8Linear(child))
-    m.lm_head = Int8Linear(m.lm_head)
-    m.wte = Int8Embedding(m.lm_head)
+    head = Int8Linear(m.lm_head)
+    # GPT annotates these as nn.Linear and nn.Embedding; the int8 modules take their
+    # place (same calls, same outputs), so they are registered by name
+    m.add_module("lm_head", head)
+    m.add_module("wte", Int8Embedding(head))
     return m
 
 
@@ -471,13 +496,16 @@ def speculative_decode(
         KVCache(draft.cfg, 1, L, device=ids.device),
     )
     th, dh = _head(target), _head(draft)
-    probs = lambda logits: F.softmax(logits.float() / temperature, dim=-1)
+
+    def probs(logits: torch.Tensor) -> torch.Tensor:
+        return F.softmax(logits.float() / temperature, dim=-1)
+
     stats = dict(rounds=0, proposed=0, accepted=0)
     # invariant: both caches hold (at most) seq[:n-1]; the last token is fed with the
     # next proposals
     while n < L:
         kk = min(k, L - n - 1)  # the target adds one token of its own
-        qs = []
+        qs: list[torch.Tensor] = []
         for i in range(kk):  # draft: kk cheap steps
             lg = forward_cached(draft, seq[None, dc.pos : n + i], dc, dh)[0, -1]
             if do_sample:
@@ -493,7 +521,7 @@ def speculative_decode(
         if do_sample:
             acc, nxt = speculative_accept(
                 probs(logits),
-                torch.stack(qs) if qs else None,
+                torch.stack(qs) if qs else logits.new_empty(0, logits.size(-1)),
                 seq[n : n + kk],
                 generator,
             )
@@ -502,7 +530,7 @@ def speculative_decode(
             acc = int(
                 (pred[:kk] == seq[n : n + kk]).cumprod(0).sum()
             )  # leading agreements
-            nxt = pred[acc]
+            nxt = int(pred[acc])
         seq[n + acc] = (
             nxt  # the target's token after the kept ones (a correction or a bonus)
         )
