@@ -33,13 +33,8 @@ from llm_from_scratch.generation import generate
 from llm_from_scratch.model import GPT
 from llm_from_scratch.trainer import read_metrics, train
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# One torch thread for the whole module (shared fixture in tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _models(seed_t=0, seed_d=1, **kw):

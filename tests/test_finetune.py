@@ -32,13 +32,8 @@ from llm_from_scratch.finetune import (
 from llm_from_scratch.model import GPT
 from llm_from_scratch.tokenizer import CharTokenizer
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# One torch thread for the whole module (shared fixture in tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TEXT = (

@@ -35,12 +35,8 @@ hf_logging.set_verbosity_error()
 V, EOS, PAD = 40, 10, 2   # tiny vocabulary; EOS is a token the seed-0 model emits (see test_eos_occurs)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)   # tiny models: threading costs more than it gives, and the machine is shared
-    yield
-    torch.set_num_threads(n)
+# One torch thread for the whole module (shared fixture in tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _pair(tmp_path_factory, seed: int, vocab: int = V, n_pos: int = 32):

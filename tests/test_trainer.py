@@ -34,14 +34,8 @@ from llm_from_scratch.trainer import (
     train_step,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from a second thread, which only spins when the CPU is shared; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# One torch thread for the whole module (shared fixture in tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 WORDS = ["to", "be", "or", "not", "that", "is", "the", "question", "ROMEO", "JULIET", ":", "\n", "my", "lord", "thou", "art"]
