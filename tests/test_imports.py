@@ -33,3 +33,20 @@ def test_model_imports_only_what_is_below_it():
     ours = {m for m in loaded_after("llm_from_scratch.model") if m.startswith("llm_from_scratch.")}
     assert ours == {"llm_from_scratch.config", "llm_from_scratch.attention", "llm_from_scratch.transformer",
                     "llm_from_scratch.model"}
+
+
+def test_finetuning_modules_sit_above_the_trainer():
+    """finetune (chapter 7) <- lora (chapter 7b) <- finetune_run (the command's engine) <- cli; none of them loads a
+    teaching library or anything above it."""
+    above = {
+        "finetune": {"lora", "finetune_run", "cli", "generation", "viz", "diagrams", "quiz"},
+        "lora": {"finetune_run", "cli", "generation", "viz", "diagrams", "quiz"},
+        "finetune_run": {"cli", "generation", "viz", "diagrams", "quiz"},
+    }
+    below = {"finetune": {"trainer", "model"}, "lora": {"finetune", "checkpoint"},
+             "finetune_run": {"lora", "finetune", "trainer", "checkpoint"}}
+    for module, forbidden in above.items():
+        loaded = loaded_after(f"llm_from_scratch.{module}")
+        ours = {m.split(".", 1)[1] for m in loaded if m.startswith("llm_from_scratch.")}
+        assert below[module] <= ours and not ours & forbidden, (module, sorted(ours))
+        assert not [m for m in loaded if m.split(".")[0] in TEACHING], module
