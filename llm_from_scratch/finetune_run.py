@@ -42,11 +42,11 @@ from .model import GPT
 from .tokenizer import Tokenizer
 from llm_from_scratch.trainer import (
     TrainError,
+    TrainLoop,
     TrainSetup,
-    _Loop,
-    _resume_optimizer,
-    _truncate_metrics,
     resolve_device,
+    resume_optimizer,
+    truncate_metrics,
 )
 
 # %% auto #0
@@ -180,7 +180,7 @@ def load_finetuned(ckpt_dir: str | Path) -> tuple[GPT, Tokenizer, dict[str, Any]
 
 # %% ../nbs/89_finetune_run.ipynb #8a995f61
 @dataclass
-class FinetuneLoop(_Loop):
+class FinetuneLoop(TrainLoop):
     """Chapter 5's training loop on fine-tuning examples: batches, evaluation and
     checkpoints replaced."""
 
@@ -281,7 +281,7 @@ def _metrics_file(out_dir: str | Path, step: int, resume: bool) -> Path:
     """`metrics.jsonl` of the run, emptied (or cut back to `step` on resume)."""
     metrics = Path(out_dir) / "metrics.jsonl"
     metrics.parent.mkdir(parents=True, exist_ok=True)
-    _truncate_metrics(metrics, step) if resume else metrics.write_text("")
+    truncate_metrics(metrics, step) if resume else metrics.write_text("")
     return metrics
 
 
@@ -310,7 +310,7 @@ def run_finetune(
     model, ck = _start(job, base, meta, ckpt_dir, tc.seed)
     device = resolve_device(tc.device)
     model = model.to(device).train()
-    opt, step = _resume_optimizer(model, tc, ck, device)
+    opt, step = resume_optimizer(model, tc, ck, device)
     metrics = _metrics_file(tc.out_dir, step, job.resume)
     none = torch.zeros(0, dtype=torch.long)
     setup = TrainSetup(model, tok, none, none, ckpt_dir, ck)
