@@ -28,6 +28,7 @@ from llm_from_scratch.checkpoint import (
     save_checkpoint,
 )
 from .config import LLMError, TrainConfig, config_from_dict
+from .data import load_text
 from llm_from_scratch.finetune import (
     IGNORE_INDEX,
     FinetuneError,
@@ -92,16 +93,16 @@ def read_jsonl(path: str | Path, task: str) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise FinetuneError(f"no such data file: {path}")
+    text = load_text(path) if path.stat().st_size else ""  # not UTF-8: a DataError
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(dict(_parse_line(line, task), line=n))
-            except FinetuneError as e:
-                raise FinetuneError(f"{path} line {n}: {e}") from None
-    if not out:
-        raise FinetuneError(f"{path} holds no examples")
-    return out
+    for n, line in enumerate(text.splitlines(), 1):
+        try:
+            out += [dict(_parse_line(line, task), line=n)] if line.strip() else []
+        except FinetuneError as e:
+            raise FinetuneError(f"{path} line {n}: {e}") from None
+    if out:
+        return out
+    raise FinetuneError(f"{path} holds no examples")
 
 
 def encode_examples(
