@@ -19,7 +19,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangl
 from matplotlib.text import Text
 
 # %% auto #0
-__all__ = ['PALETTE', 'FONT', 'INK', 'canvas', 'box', 'arrow', 'note', 'caption', 'plus', 'matrix', 'check_legible']
+__all__ = ['PALETTE', 'FONT', 'INK', 'canvas', 'box', 'check_legible', 'arrow', 'note', 'caption', 'plus', 'matrix']
 
 # %% ../nbs/00_drawing.ipynb #8a94e5cb
 #: fill and edge colour of each kind of box: what it holds decides its colour
@@ -75,6 +75,22 @@ def box(
             x, y, text, ha="center", va="center", fontsize=fontsize, color=INK, **kw
         )
     return p
+
+# %% ../nbs/00_drawing.ipynb #128678ab
+def check_legible(fig: Figure, max_width: float = 6.4, min_points: float = 9.0) -> None:
+    """Raise AssertionError if `fig` is over `max_width` inches or has text under
+    `min_points`."""
+    w = fig.get_size_inches()[0]
+    assert w <= max_width + 1e-9, f"figure {w:.1f} in wide (at most {max_width})"
+    small = [
+        t.get_text()
+        for t in fig.findobj(Text)
+        if isinstance(t, Text)  # findobj is typed as returning any Artist
+        and t.get_text().strip()
+        # = get_fontsize(), whose annotation is float | str
+        and t.get_fontproperties().get_size_in_points() < min_points
+    ]
+    assert not small, f"text under {min_points} pt: {small[:5]}"
 
 # %% ../nbs/00_drawing.ipynb #359de206
 def arrow(
@@ -169,19 +185,3 @@ def matrix(
     if below:
         note(ax, x + w / 2, y - 0.08, below, va="top", color=edge)
     return w, h
-
-# %% ../nbs/00_drawing.ipynb #128678ab
-def check_legible(fig: Figure, max_width: float = 6.4, min_points: float = 9.0) -> None:
-    """Raise AssertionError if `fig` is over `max_width` inches or has text under
-    `min_points`."""
-    w = fig.get_size_inches()[0]
-    assert w <= max_width + 1e-9, f"figure {w:.1f} in wide (at most {max_width})"
-    small = [
-        t.get_text()
-        for t in fig.findobj(Text)
-        if isinstance(t, Text)  # findobj is typed as returning any Artist
-        and t.get_text().strip()
-        # = get_fontsize(), whose annotation is float | str
-        and t.get_fontproperties().get_size_in_points() < min_points
-    ]
-    assert not small, f"text under {min_points} pt: {small[:5]}"
