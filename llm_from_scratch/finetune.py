@@ -38,9 +38,9 @@ from .tokenizer import Tokenizer, encode
 from llm_from_scratch.trainer import (
     TrainError,
     TrainSetup,
-    _Loop,
-    _resume_optimizer,
-    _truncate_metrics,
+    TrainLoop as _Loop,
+    resume_optimizer as _resume_optimizer,
+    truncate_metrics as _truncate_metrics,
     configure_optimizer,
     get_lr,
     resolve_device,
