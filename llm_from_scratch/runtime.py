@@ -22,7 +22,7 @@ import torch.distributed as dist
 
 # %% auto #0
 __all__ = ['LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'check_device_name', 'resolve_device',
-           'init_distributed', 'format_bytes', 'memory_limit', 'oom_size', 'stop_signals', 'autocast_for']
+           'init_distributed', 'autocast_for', 'format_bytes', 'memory_limit', 'oom_size', 'stop_signals']
 
 # %% ../nbs/00_runtime.ipynb #f72cefc5
 class LLMError(Exception):
@@ -124,6 +124,22 @@ def init_distributed() -> tuple[int, int, int]:
         dist.init_process_group(backend)
     return rank, local, world
 
+# %% ../nbs/00_runtime.ipynb #3599fe1e
+def autocast_for(
+    device: torch.device, dtype: str = "auto"
+) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16');
+    a no-op for fp32."""
+    if dtype == "auto":
+        dtype = (
+            "bfloat16"
+            if device.type == "cuda" and torch.cuda.is_bf16_supported()
+            else "float32"
+        )
+    if dtype == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
 # %% ../nbs/00_runtime.ipynb #rt000012
 def format_bytes(n: float) -> str:
     """A size for people: 512 B, 3.2 MB, 1.5 TB (powers of 1000)."""
@@ -182,19 +198,3 @@ def stop_signals(on_stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-
-# %% ../nbs/00_runtime.ipynb #3599fe1e
-def autocast_for(
-    device: torch.device, dtype: str = "auto"
-) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16');
-    a no-op for fp32."""
-    if dtype == "auto":
-        dtype = (
-            "bfloat16"
-            if device.type == "cuda" and torch.cuda.is_bf16_supported()
-            else "float32"
-        )
-    if dtype == "float32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
