@@ -288,14 +288,10 @@ def _one_prompt(input_ids: Any) -> bool:
 
 
 def _new_output(plan: DecodePlan) -> torch.Tensor:
-    ids = plan.ids
-    out = torch.empty(
-        ids.size(0),
-        ids.size(1) + plan.config.max_new_tokens,
-        dtype=torch.long,
-        device=ids.device,
-    )
-    out[:, : ids.size(1)] = ids
+    """The prompts, then room for `max_new_tokens` more: (B, T + max_new_tokens)."""
+    (B, T), new = plan.ids.shape, plan.config.max_new_tokens
+    out = plan.ids.new_empty(B, T + new)
+    out[:, :T] = plan.ids
     return out
 
 

@@ -33,3 +33,15 @@ def test_model_imports_only_what_is_below_it():
     ours = {m for m in loaded_after("llm_from_scratch.model") if m.startswith("llm_from_scratch.")}
     assert ours == {"llm_from_scratch.config", "llm_from_scratch.attention", "llm_from_scratch.transformer",
                     "llm_from_scratch.model"}
+
+
+@pytest.mark.parametrize("module,below", [
+    ("gpt2_files", {"config", "data"}),
+    ("tokenizer", {"config", "data", "gpt2_files"}),
+    ("generation_config", {"config"}),
+    ("beam", {"config", "generation_config"}),
+])
+def test_split_modules_import_only_what_is_below_them(module, below):
+    """The modules split out of `tokenizer` and `generation` sit below them: no cycle, no way back up."""
+    ours = {m for m in loaded_after(f"llm_from_scratch.{module}") if m.startswith("llm_from_scratch.")}
+    assert ours == {f"llm_from_scratch.{m}" for m in below | {module}}
