@@ -141,7 +141,7 @@ class _Beams:
         out_len = self.T + int(self.done_len[:, :nrs].max())
         return self.done[:, :nrs, :out_len].reshape(self.B * nrs, out_len)
 
-
+# %% ../nbs/06b_beam_search.ipynb #5adcce9d
 def beam_search(
     ids: torch.Tensor,
     gc: GenerationConfig,
