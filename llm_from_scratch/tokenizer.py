@@ -16,20 +16,25 @@ from typing import Any, Literal
 import regex
 import tiktoken
 
-from llm_from_scratch.gpt2_files import (  # GPT-2's files; re-exported from here
-    ENDOFTEXT as ENDOFTEXT,
-    GPT2_FILES as GPT2_FILES,
-    TokenizerError as TokenizerError,
-    bytes_to_unicode as bytes_to_unicode,
-    get_tokenizer as get_tokenizer,
-    gpt2_encoding_from_files as gpt2_encoding_from_files,
-    local_gpt2_files as local_gpt2_files,
+from llm_from_scratch.gpt2_files import (
+    ENDOFTEXT,
+    GPT2_FILES,
+    TokenizerError,
+    bytes_to_unicode,
+    get_tokenizer,
+    gpt2_encoding_from_files,
+    local_gpt2_files,
     read_gpt2_bpe,
 )
 
+# names that moved to `gpt2_files` keep working from here
+_all_ = ["ENDOFTEXT", "GPT2_FILES", "TokenizerError", "bytes_to_unicode"]
+_all_ += ["get_tokenizer", "gpt2_encoding_from_files", "local_gpt2_files"]
+
 # %% auto #0
 __all__ = ['GPT2_SPLIT_PATTERN', 'Tokenizer', 'CharTokenizer', 'pair_counts', 'merge_pair', 'BPETokenizer', 'train_bpe',
-           'load_gpt2_bpe', 'encode', 'decode', 'tokenizer_to_dict', 'tokenizer_from_dict']
+           'load_gpt2_bpe', 'encode', 'decode', 'tokenizer_to_dict', 'tokenizer_from_dict', 'ENDOFTEXT', 'GPT2_FILES',
+           'TokenizerError', 'bytes_to_unicode', 'get_tokenizer', 'gpt2_encoding_from_files', 'local_gpt2_files']
 
 # %% ../nbs/01_tokenization.ipynb #2c527415
 class CharTokenizer:
