@@ -25,7 +25,7 @@ import torch
 
 from llm_from_scratch.checkpoint import save_hf, to_hf
 from llm_from_scratch.config import GPTConfig, preset
-from llm_from_scratch.fast import (
+from llm_from_scratch.inference import (
     greedy_decode,
     model_bytes,
     quantize_int8,
