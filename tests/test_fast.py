@@ -20,6 +20,7 @@ from llm_from_scratch.fast import (
     peak_memory,
     time_split,
 )
+from llm_from_scratch.generation import generate
 from llm_from_scratch.inference import (
     Int8Embedding,
     Int8Linear,
@@ -31,7 +32,6 @@ from llm_from_scratch.inference import (
     speculative_accept,
     speculative_decode,
 )
-from llm_from_scratch.generation import generate
 from llm_from_scratch.model import GPT
 from llm_from_scratch.trainer import read_metrics, train
 
