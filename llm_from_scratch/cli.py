@@ -42,12 +42,11 @@ from llm_from_scratch.config import (
     read_config_file,
 )
 from .data import CORPORA, download, load_text
-from llm_from_scratch.finetune import (
-    END,
-    FinetuneError,
+from .finetune import END, FinetuneError, format_prompt
+from llm_from_scratch.finetune_run import (
+    FinetuneJob,
     classify,
     finetune_settings,
-    format_prompt,
     load_finetuned,
     run_finetune,
 )
@@ -614,18 +613,9 @@ def finetune_main(argv: Sequence[str]) -> int:
     a = vars(finetune_parser().parse_args(list(argv)))
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     tc = TrainConfig(**{**_FINETUNE_DEFAULTS, **{k: a[k] for k in names if k in a}})
-    model, tok, meta, val_loss = run_finetune(
-        a["checkpoint"],
-        a["data"],
-        a["task"],
-        tc,
-        a["val_data"],
-        a["lora_rank"],
-        a["lora_alpha"],
-        a["resume"],
-        a["overwrite"],
-        not a["no_progress"],
-    )
+    jobs = {f.name for f in dataclasses.fields(FinetuneJob)}
+    job = FinetuneJob(**{k: a[k] for k in jobs})
+    model, tok, meta, val_loss = run_finetune(job, tc, not a["no_progress"])
     print(f"done: step {tc.max_iters}, val loss {val_loss:.4f}")
     ckpt = Path(tc.out_dir) / "checkpoint"
     use = (

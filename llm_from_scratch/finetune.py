@@ -1,5 +1,5 @@
-"""Make a pretrained GPT do your task: a classification head, instruction tuning with a loss mask, LoRA adapters
-written from scratch, what each costs the base model, and the `llm-from-scratch finetune` command.
+"""Make a pretrained GPT do your task: a classification head, instruction tuning with a loss mask, and what each costs
+the base model.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/finetuning.html.md"""
 
@@ -8,52 +8,25 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/finetuning.html.md"""
 # %% ../nbs/07_finetuning.ipynb #9d234ec5
 from __future__ import annotations
 
-import json
-import math
+import copy
 import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from llm_from_scratch.checkpoint import (
-    STATE_FILE,
-    atomic_write,
-    has_checkpoint,
-    load_checkpoint,
-    load_state,
-    load_trained,
-    read_json,
-    read_safetensors,
-    save_checkpoint,
-)
-from .config import LLMError, TrainConfig, config_from_dict
+from .config import LLMError
 from .model import GPT
 from .tokenizer import Tokenizer, encode
-from llm_from_scratch.trainer import (
-    TrainError,
-    TrainSetup,
-    _Loop,
-    _resume_optimizer,
-    _truncate_metrics,
-    configure_optimizer,
-    get_lr,
-    resolve_device,
-    train_step,
-)
+from .trainer import configure_optimizer, get_lr, train_step
 
 # %% auto #0
-__all__ = ['IGNORE_INDEX', 'TEMPLATE', 'END', 'LORA_TARGETS', 'TASK_FIELDS', 'FinetuneError', 'speeches', 'split_indices',
-           'clean_line', 'word_order_task', 'to_classifier', 'classification_example', 'pad_batch', 'example_batches',
+__all__ = ['IGNORE_INDEX', 'TEMPLATE', 'END', 'FinetuneError', 'speeches', 'split_indices', 'with_lm_head', 'clean_line',
+           'word_order_task', 'to_classifier', 'classification_example', 'pad_batch', 'example_batches',
            'freeze_except', 'finetune', 'classify_accuracy', 'format_prompt', 'instruction_tasks', 'sft_example',
-           'exact_match', 'per_task', 'LoRALinear', 'add_lora', 'merge_lora', 'save_adapters', 'load_adapters',
-           'read_jsonl', 'encode_examples', 'apply_finetune', 'build_finetuned', 'finetune_settings', 'load_finetuned',
-           'FinetuneLoop', 'run_finetune', 'classify']
+           'exact_match', 'per_task']
 
 # %% ../nbs/07_finetuning.ipynb #51823f01
 class FinetuneError(LLMError, ValueError):
@@ -80,6 +53,16 @@ def split_indices(
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
     k = int(n * held_out)
     return sorted(perm[k:]), sorted(perm[:k])
+
+# %% ../nbs/07_finetuning.ipynb #dd747088
+def with_lm_head(model: GPT) -> GPT:
+    """`model` with a language-model head tied to its embedding, sharing every other
+    weight: the next-token loss of a fine-tuned body."""
+    m = copy.copy(model)  # shallow: shares every weight, only the head differs
+    m._modules = dict(model._modules)
+    m.lm_head = nn.Linear(m.cfg.d_model, m.cfg.vocab_size, bias=False)
+    m.lm_head.weight = m.wte.weight
+    return m
 
 # %% ../nbs/07_finetuning.ipynb #6b1f6b1a
 def clean_line(line: str) -> str:
@@ -304,407 +287,3 @@ def per_task(
         by.setdefault(ex["task"], []).append(h)
     by["all"] = list(hits)
     return {k: sum(v) / len(v) for k, v in by.items()}
-
-# %% ../nbs/07_finetuning.ipynb #2c086775
-class LoRALinear(nn.Linear):
-    """`base(x) + (lora_alpha / r) * B A dropout(x)`: a linear layer with a trainable
-    low-rank update (B starts at 0)."""
-
-    def __init__(
-        self,
-        base: nn.Linear,
-        r: int,
-        lora_alpha: float | None = None,
-        lora_dropout: float = 0.0,
-    ):
-        nn.Module.__init__(self)
-        self.in_features, self.out_features = base.in_features, base.out_features
-        if not isinstance(r, int) or not 0 < r <= min(
-            self.in_features, self.out_features
-        ):
-            raise FinetuneError(
-                "LoRA rank r must be in [1, "
-                f"{min(self.in_features, self.out_features)}] "
-                f"for a {self.in_features} -> {self.out_features} layer, got {r}"
-            )
-        self.weight, self.bias = (
-            base.weight,
-            base.bias,
-        )  # shared with the base layer, frozen by add_lora
-        self.r, self.lora_alpha = r, float(lora_alpha or r)
-        self.scaling = self.lora_alpha / r
-        self.lora_A = nn.Parameter(torch.empty(r, self.in_features))
-        self.lora_B = nn.Parameter(torch.zeros(self.out_features, r))
-        nn.init.kaiming_uniform_(
-            self.lora_A, a=math.sqrt(5)
-        )  # as nn.Linear (and PEFT) initialise
-        self.lora_dropout = nn.Dropout(lora_dropout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        update = (
-            self.lora_dropout(x) @ self.lora_A.T @ self.lora_B.T
-        )  # (..., r) on the way: cheap
-        return F.linear(x, self.weight, self.bias) + self.scaling * update
-
-    def merged(self) -> nn.Linear:
-        """A plain nn.Linear whose weight is W + (lora_alpha / r) B A: same outputs, no
-        extra cost."""
-        lin = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None)
-        with torch.no_grad():
-            lin.weight.copy_(self.weight + self.scaling * self.lora_B @ self.lora_A)
-            if self.bias is not None:
-                lin.bias.copy_(self.bias)
-        return lin
-
-# %% ../nbs/07_finetuning.ipynb #26324078
-LORA_TARGETS = ("c_attn", "c_proj", "c_fc")  # every projection of attention and MLP
-
-
-def add_lora(
-    model: nn.Module,
-    r: int,
-    lora_alpha: float | None = None,
-    lora_dropout: float = 0.0,
-    target_modules: Sequence[str] = LORA_TARGETS,
-    trainable: Sequence[str] = (),
-) -> nn.Module:
-    """Wrap the `target_modules` linear layers in LoRA; freeze all else but names
-    starting with `trainable`."""
-    for p in model.parameters():
-        p.requires_grad_(False)
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if name in target_modules and type(child) is nn.Linear:
-                setattr(parent, name, LoRALinear(child, r, lora_alpha, lora_dropout))
-    for name, p in model.named_parameters():
-        if ".lora_" in name or any(name.startswith(t) for t in trainable):
-            p.requires_grad_(True)
-    return model
-
-
-def merge_lora(model: nn.Module) -> nn.Module:
-    """Replace every LoRALinear in `model` by its merged nn.Linear (in place)."""
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, LoRALinear):
-                setattr(parent, name, child.merged())
-    return model
-
-# %% ../nbs/07_finetuning.ipynb #20e985b6
-def save_adapters(model: nn.Module, path: str | Path, **meta: Any) -> Path:
-    """Write `model`'s trainable tensors (LoRA matrices, new heads) and LoRA settings to
-    a safetensors file."""
-    from safetensors.torch import save_file
-
-    loras = [m for m in model.modules() if isinstance(m, LoRALinear)]
-    if not loras:
-        raise FinetuneError("the model has no LoRA layers")
-    targets = sorted(
-        {
-            n.rsplit(".", 1)[-1]
-            for n, m in model.named_modules()
-            if isinstance(m, LoRALinear)
-        }
-    )
-    info = dict(
-        r=loras[0].r, lora_alpha=loras[0].lora_alpha, target_modules=targets, **meta
-    )
-    sd = {
-        n: p.detach().cpu().contiguous()
-        for n, p in model.named_parameters()
-        if p.requires_grad
-    }
-    atomic_write(path, lambda p: save_file(sd, p, metadata={"lora": json.dumps(info)}))
-    return Path(path)
-
-
-def load_adapters(
-    model: nn.Module, path: str | Path
-) -> tuple[nn.Module, dict[str, Any]]:
-    """Add LoRA layers as recorded in `path` to `model` and load the saved tensors;
-    returns (model, metadata)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    try:
-        with safe_open(str(path), "pt") as f:
-            info = json.loads((f.metadata() or {})["lora"])
-        sd = load_file(str(path))
-    except Exception as e:  # missing file, not safetensors, no LoRA metadata
-        raise FinetuneError(f"cannot read LoRA adapters from {path}: {e}") from None
-    trainable = sorted({k.rsplit(".", 1)[0] for k in sd if ".lora_" not in k})
-    add_lora(
-        model, info["r"], info["lora_alpha"], 0.0, info["target_modules"], trainable
-    )
-    own = dict(model.named_parameters())
-    for k, v in sd.items():
-        if k not in own or own[k].shape != v.shape:
-            raise FinetuneError(
-                f"adapter tensor {k} {tuple(v.shape)} does not fit this model"
-            )
-        with torch.no_grad():
-            own[k].copy_(v)
-    return model, info
-
-# %% ../nbs/07_finetuning.ipynb #a81fe06c
-TASK_FIELDS = {"classify": ("text", "label"), "instruct": ("instruction", "response")}
-
-
-def _check_example(ex: Any, task: str) -> dict[str, str]:
-    if not isinstance(ex, dict):
-        raise FinetuneError("expected a JSON object")
-    for key in TASK_FIELDS[task]:
-        if key not in ex:
-            raise FinetuneError(f"missing field {key!r}")
-    if task == "classify":
-        if not isinstance(ex["text"], str) or not ex["text"]:
-            raise FinetuneError("'text' must be a non-empty string")
-        if isinstance(ex["label"], bool) or not isinstance(ex["label"], (str, int)):
-            raise FinetuneError("'label' must be a string or an integer")
-        return dict(text=ex["text"], label=str(ex["label"]))
-    ex = dict(ex, input=ex.get("input", ""))
-    for key in ("instruction", "input", "response"):
-        if not isinstance(ex[key], str):
-            raise FinetuneError(f"{key!r} must be a string")
-    return {k: ex[k] for k in ("instruction", "input", "response")}
-
-
-def read_jsonl(path: str | Path, task: str) -> list[dict[str, Any]]:
-    """Examples of a JSON-lines file for `task` ('classify' or 'instruct'), each
-    checked; errors name the line."""
-    if task not in TASK_FIELDS:
-        raise FinetuneError(f"task must be one of {sorted(TASK_FIELDS)}, got {task!r}")
-    path = Path(path)
-    if not path.is_file():
-        raise FinetuneError(f"no such data file: {path}")
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(dict(_check_example(json.loads(line), task), line=n))
-        except json.JSONDecodeError as e:
-            raise FinetuneError(f"{path} line {n}: not valid JSON ({e.msg})") from None
-        except FinetuneError as e:
-            raise FinetuneError(f"{path} line {n}: {e}") from None
-    if not out:
-        raise FinetuneError(f"{path} holds no examples")
-    return out
-
-
-def encode_examples(
-    tok: Tokenizer,
-    examples: Sequence[dict[str, Any]],
-    meta: dict[str, Any],
-    max_len: int,
-    source: str,
-) -> list[tuple[list[int], list[int]]]:
-    """(ids, targets) of checked examples for the task in `meta`; a label not in
-    `meta['labels']` is an error."""
-    out = []
-    for ex in examples:
-        try:
-            if meta["task"] == "instruct":
-                out.append(sft_example(tok, ex, max_len))
-                continue
-            if ex["label"] not in meta["labels"]:
-                raise FinetuneError(
-                    f"label {ex['label']!r} was not seen in training (labels: "
-                    f"{meta['labels']})"
-                )
-            label = meta["labels"].index(ex["label"])
-            out.append(classification_example(tok, ex["text"], label, max_len))
-        except LLMError as e:
-            raise FinetuneError(f"{source} line {ex['line']}: {e}") from None
-    return out
-
-# %% ../nbs/07_finetuning.ipynb #6d9a4d62
-def apply_finetune(model: GPT, meta: dict[str, Any]) -> GPT:
-    """Give a base GPT the shape `meta` describes: a classification head, LoRA layers
-    (in place)."""
-    if meta["task"] == "classify":
-        to_classifier(model, len(meta["labels"]))
-    if meta.get("lora"):
-        trainable = ("lm_head",) if meta["task"] == "classify" else ()
-        lora = meta["lora"]
-        add_lora(model, lora["r"], lora["lora_alpha"], 0.0, LORA_TARGETS, trainable)
-    return model
-
-
-def build_finetuned(path: Path) -> GPT:
-    """The model of checkpoint directory `path`, fine-tuned or not (a `load` for
-    `load_checkpoint`)."""
-    meta = read_json(path / STATE_FILE).get("finetune")
-    model = GPT(config_from_dict(read_json(path / "config.json")))
-    if meta:
-        apply_finetune(model, meta)
-    wfile = path / "model.safetensors"
-    return load_state(model, read_safetensors(wfile), str(wfile))
-
-
-def finetune_settings(ckpt_dir: str | Path) -> dict[str, Any] | None:
-    """The fine-tuning settings recorded in a checkpoint (or run directory); None if
-    there are none."""
-    path = Path(ckpt_dir)
-    if not (path / STATE_FILE).is_file():
-        path = path / "checkpoint"
-    try:
-        meta = json.loads((path / STATE_FILE).read_text()).get("finetune")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return meta if isinstance(meta, dict) else None
-
-
-def load_finetuned(ckpt_dir: str | Path) -> tuple[GPT, Tokenizer, dict[str, Any]]:
-    """(model in eval mode with LoRA merged, tokenizer, fine-tuning settings) of a
-    `finetune` checkpoint."""
-    ck = load_checkpoint(ckpt_dir, load=build_finetuned)
-    if "finetune" not in ck.state:
-        raise FinetuneError(
-            f"{ck.path} is not a fine-tuned checkpoint (written by `train`)"
-        )
-    model = cast(GPT, merge_lora(ck.model))
-    return model.eval(), ck.tokenizer, ck.state["finetune"]
-
-# %% ../nbs/07_finetuning.ipynb #8a995f61
-@dataclass
-class FinetuneLoop(_Loop):
-    """Chapter 5's training loop on fine-tuning examples: batches, evaluation and
-    checkpoints replaced."""
-
-    examples: list[tuple[list[int], list[int]]] = field(default_factory=list)
-    val_examples: list[tuple[list[int], list[int]]] = field(default_factory=list)
-    pad_id: int = 0
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return example_batches(
-            self.examples, self.tc.batch_size, self.pad_id, self.tc.seed
-        )(step)
-
-    @torch.no_grad()
-    def evaluate(self) -> float:
-        was, total, count = self.raw.training, 0.0, 0
-        self.raw.eval()
-        for i in range(0, len(self.val_examples), 64):
-            X, Y = pad_batch(self.val_examples[i : i + 64], self.pad_id)
-            n = int((Y != IGNORE_INDEX).sum())
-            total += self.raw(X.to(self.device), Y.to(self.device))[1].item() * n
-            count += n
-        self.raw.train(was)
-        return total / count
-
-    def save(self, step: int, **losses: float | None) -> None:
-        s = self.s
-        save_checkpoint(
-            s.ckpt_dir,
-            self.raw,
-            self.opt,
-            s.tokenizer,
-            self.tc,
-            step,
-            finetune=self.meta,
-            **losses,
-        )
-
-# %% ../nbs/07_finetuning.ipynb #39c22efa
-def _same_run(ck: Any, base: GPT, meta: dict[str, Any]) -> None:
-    if ck.model.cfg != base.cfg:
-        raise FinetuneError(
-            f"the checkpoint in {ck.path} has a different architecture "
-            f"({ck.model.cfg}) "
-            f"from the base checkpoint ({base.cfg})"
-        )
-    old = {k: ck.state["finetune"].get(k) for k in ("task", "labels", "lora")}
-    if old != {k: meta[k] for k in old}:
-        raise FinetuneError(
-            f"the checkpoint in {ck.path} was fine-tuned with {old}; cannot resume"
-        )
-
-
-def run_finetune(
-    checkpoint: str | Path,
-    data: str | Path,
-    task: str,
-    tc: TrainConfig,
-    val_data: str | Path | None = None,
-    lora_rank: int | None = None,
-    lora_alpha: float | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    progress: bool = True,
-    print_fn: Callable[[str], None] = print,
-) -> tuple[GPT, Tokenizer, dict[str, Any], float]:
-    """Fine-tune a `train` checkpoint on a JSON-lines file; returns (model, tokenizer,
-    settings, last val loss)."""
-    train_ex = read_jsonl(data, task)
-    val_ex = read_jsonl(val_data, task) if val_data else None
-    if "finetune" in read_json(Path(load_checkpoint(checkpoint).path) / STATE_FILE):
-        raise FinetuneError(
-            f"{checkpoint} is already fine-tuned: start from its base checkpoint"
-        )
-    base, tok = load_trained(checkpoint)
-    labels = sorted({ex["label"] for ex in train_ex}) if task == "classify" else None
-    if labels is not None and len(labels) < 2:
-        raise FinetuneError(
-            f"{data}: classification needs at least 2 labels, got {labels}"
-        )
-    lora = (
-        None
-        if lora_rank is None
-        else dict(r=lora_rank, lora_alpha=float(lora_alpha or lora_rank))
-    )
-    meta = dict(task=task, labels=labels, lora=lora, base=str(checkpoint))
-    T = base.cfg.max_seq_len
-    examples = encode_examples(tok, train_ex, meta, T, str(data))
-    val = (
-        encode_examples(tok, val_ex, meta, T, str(val_data))
-        if val_ex
-        else examples[:256]
-    )
-    ckpt_dir = Path(tc.out_dir) / "checkpoint"
-    ck = None
-    if resume:
-        ck = load_checkpoint(ckpt_dir, load=build_finetuned)
-        _same_run(ck, base, meta)
-        model = ck.model
-    elif has_checkpoint(ckpt_dir) and not overwrite:
-        raise TrainError(f"{ckpt_dir} holds a checkpoint: pass --resume or --overwrite")
-    else:
-        torch.manual_seed(tc.seed)
-        model = apply_finetune(base, meta)
-    device = resolve_device(tc.device)
-    model = model.to(device).train()
-    opt, step = _resume_optimizer(model, tc, ck, device)
-    metrics = Path(tc.out_dir) / "metrics.jsonl"
-    metrics.parent.mkdir(parents=True, exist_ok=True)
-    _truncate_metrics(metrics, step) if resume else metrics.write_text("")
-    none = torch.zeros(0, dtype=torch.long)
-    setup = TrainSetup(model, tok, none, none, ckpt_dir, ck)
-    loop = FinetuneLoop(
-        model, model, opt, setup, tc, device, 0, 1, metrics, examples, val, 0, meta
-    )
-    _, _, val_loss = loop.run(step, progress, print_fn)
-    if lora is not None:
-        save_adapters(model, Path(tc.out_dir) / "adapters.safetensors", task=task)
-    return (
-        model.eval(),
-        tok,
-        meta,
-        val_loss if val_loss is not None else loop.evaluate(),
-    )
-
-# %% ../nbs/07_finetuning.ipynb #c626ecd3
-@torch.no_grad()
-def classify(
-    model: GPT, tok: Tokenizer, labels: Sequence[str], texts: Sequence[str]
-) -> list[tuple[str, float]]:
-    """(label, probability) for each text, from a classifier's last-token scores."""
-    model.eval()
-    T = model.cfg.max_seq_len
-    ex = [classification_example(tok, t, 0, T) for t in texts]
-    X, Y = pad_batch(ex, 0)
-    last = torch.tensor([len(x) - 1 for x, _ in ex])
-    probs = model(X)[0][torch.arange(len(ex)), last].softmax(-1)
-    p, i = probs.max(-1)
-    return [(labels[int(k)], float(v)) for k, v in zip(i, p)]

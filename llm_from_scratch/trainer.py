@@ -60,8 +60,9 @@ from .tokenizer import CharTokenizer, Tokenizer, encode, get_tokenizer
 
 # %% auto #0
 __all__ = ['configure_optimizer', 'get_lr', 'estimate_loss', 'TrainError', 'restore_optimizer', 'read_metrics',
-           'init_distributed', 'resolve_device', 'autocast_for', 'train_step', 'TrainResult', 'TrainSetup',
-           'make_tokenizer', 'load_data', 'check_memory', 'check_out_dir', 'train', 'TrainInterrupted']
+           'truncate_metrics', 'init_distributed', 'resolve_device', 'autocast_for', 'train_step', 'TrainResult',
+           'TrainSetup', 'make_tokenizer', 'load_data', 'check_memory', 'check_out_dir', 'resume_optimizer', 'train',
+           'TrainInterrupted', 'TrainLoop']
 
 # %% ../nbs/05_training.ipynb #b650c62b
 def configure_optimizer(
@@ -196,8 +197,9 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return _parse_metrics(path / "metrics.jsonl" if path.is_dir() else path)[0]
 
 
-def _truncate_metrics(path: Path, step: int) -> str | None:
-    # Keep the rows up to `step` (rewritten atomically); a note if a torn line went.
+def truncate_metrics(path: Path, step: int) -> str | None:
+    """Keep the rows of metrics file `path` up to `step` (rewritten atomically), as a
+    resumed run starts there; returns a note if a torn last line was dropped."""
     if not path.exists():
         return None
     rows, torn = _parse_metrics(path)
@@ -459,11 +461,11 @@ def _log(path: Path, row: dict[str, Any]) -> None:
         f.write(line[len(line) // 2 :])
 
 # %% ../nbs/05_training.ipynb #3c824526
-def _resume_optimizer(
+def resume_optimizer(
     raw: GPT, tc: TrainConfig, ck: Checkpoint | None, device: torch.device
 ) -> tuple[torch.optim.Optimizer, int]:
-    """AdamW for `raw`, with the checkpoint's state when resuming; and the first
-    step."""
+    """AdamW for `raw` as `tc` sets it, with checkpoint `ck`'s state when resuming
+    (`tc`'s betas and weight decay win); and the step to start from."""
     opt = configure_optimizer(
         raw, tc.lr, tc.weight_decay, (tc.beta1, tc.beta2), device.type
     )
@@ -508,7 +510,7 @@ def train(
         if s.checkpoint is not None:
             print_fn(f"resuming at step {s.checkpoint.step} from {s.ckpt_dir}")
     raw = s.model.to(device).train()
-    opt, step = _resume_optimizer(raw, tc, s.checkpoint, device)
+    opt, step = resume_optimizer(raw, tc, s.checkpoint, device)
     model: nn.Module = raw
     if tc.loss_chunk_size or tc.checkpoint_blocks:  # chapter 8's memory savers
         from llm_from_scratch.fast import LowMemoryLoss
@@ -524,9 +526,9 @@ def train(
         metrics.parent.mkdir(parents=True, exist_ok=True)
         if not resume:
             metrics.write_text("")
-        elif note := _truncate_metrics(metrics, step):
+        elif note := truncate_metrics(metrics, step):
             print_fn(note)
-    loop = _Loop(model, raw, opt, s, tc, device, rank, world, metrics)
+    loop = TrainLoop(model, raw, opt, s, tc, device, rank, world, metrics)
     loop.saved = s.checkpoint.step if s.checkpoint is not None else None
     step, train_loss, val_loss = loop.run(step, progress, print_fn)
     if world > 1:
@@ -594,8 +596,10 @@ class _Meter:
 
 
 @dataclass
-class _Loop:
-    """The training loop's fixed parts; `run` goes from a step to `tc.max_iters`."""
+class TrainLoop:
+    """The training loop: its fixed parts as fields, a method per job (`batch`,
+    `step`, `evaluate`, `save`, `checkpoint`), and `run`, from a step to
+    `tc.max_iters`. Chapter 7's `FinetuneLoop` subclasses it."""
 
     model: nn.Module  # what trains: the model, compiled and/or wrapped in DDP
     raw: GPT  # the model itself (evaluated and saved)

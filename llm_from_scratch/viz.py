@@ -1,4 +1,4 @@
-"""Attention heatmaps, and interactive explorers for attention maps and samples that also work on the static website.
+"""Interactive explorers for attention maps and samples that also work on the static website.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/viz.html.md"""
 
@@ -18,58 +18,14 @@ import traitlets
 
 from .config import LLMError
 from .generation import generate
+from .maps import plot_attention_heads, token_labels
 from .model import GPT, eval_mode
 from .tokenizer import Tokenizer, decode, encode
 
+_all_ = ["token_labels", "plot_attention_heads"]  # moved to maps; still import here
+
 # %% auto #0
-__all__ = ['token_labels', 'plot_attention_heads', 'AttentionError', 'AttentionExplorer', 'attention_explorer', 'SampleExplorer']
-
-# %% ../nbs/00_viz.ipynb #f9d913c1
-def _label(s: str) -> str:
-    if not s:
-        return "∅"
-    if not s.strip():
-        return (
-            s.replace("\n", "⏎").replace("\t", "⇥").replace(" ", "␣")
-        )  # whitespace-only token: show it
-    return s.strip(" ").replace("\n", "⏎")
-
-
-def token_labels(tokens: Sequence[str]) -> list[str]:
-    """Printable labels for tokens: outer spaces trimmed, newlines as ⏎, whitespace-only
-    tokens as ␣ (empty as ∅)."""
-    return [_label(s) for s in tokens]
-
-
-def plot_attention_heads(
-    weights: torch.Tensor, tokens: Sequence[str], title: str = "", ncols: int = 4
-) -> Any:
-    """Matplotlib figure with one heatmap per head of `weights` (n_heads, T, T); rows
-    are queries, columns keys."""
-    import matplotlib.pyplot as plt
-
-    nh, T = weights.shape[0], weights.shape[-1]
-    ncols = min(ncols, nh)
-    nrows = -(-nh // ncols)
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(min(7.2, 1.8 * ncols + 0.6), 1.8 * nrows + 0.6),
-        squeeze=False,
-    )
-    labels = token_labels(tokens)
-    for h, ax in enumerate(axes.flat):
-        if h >= nh:
-            ax.axis("off")
-            continue
-        ax.imshow(weights[h].float().cpu(), cmap="Blues", vmin=0, vmax=1)
-        ax.set_title(f"head {h}", fontsize=10)
-        ax.set_xticks(range(T), labels, rotation=90, fontsize=9)
-        ax.set_yticks(range(T), labels, fontsize=9)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+__all__ = ['AttentionError', 'AttentionExplorer', 'attention_explorer', 'SampleExplorer', 'token_labels', 'plot_attention_heads']
 
 # %% ../nbs/00_viz.ipynb #0130eb05
 _EXPLORER_ESM = r"""
@@ -184,6 +140,13 @@ class AttentionError(LLMError, ValueError):
     sequence too long)."""
 
 
+def _with_html(bundle: Any, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A widget's mime bundle, with `text` as the HTML that viewers without widgets
+    (GitHub, nbconvert) show."""
+    data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+    return {**(data or {}), "text/html": text}, meta
+
+
 def _pack(w: torch.Tensor) -> list[list[int]]:
     """(nh, T, T) weights -> per head, the lower triangle row by row, in thousandths."""
     i, j = torch.tril_indices(w.shape[-1], w.shape[-1])
@@ -197,9 +160,8 @@ class AttentionExplorer(anywidget.AnyWidget):
     _esm = _EXPLORER_ESM
     _css = _EXPLORER_CSS
     tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    weights = traitlets.List().tag(
-        sync=True
-    )  # [layer][head] -> lower triangle of the (T, T) map, row-major, thousandths
+    # [layer][head] -> lower triangle of the (T, T) map, row-major, thousandths
+    weights = traitlets.List().tag(sync=True)
     layer = traitlets.Int(0).tag(sync=True)
     head = traitlets.Int(0).tag(sync=True)  # == n_heads: the mean over heads
     title = traitlets.Unicode("").tag(sync=True)
@@ -212,9 +174,8 @@ class AttentionExplorer(anywidget.AnyWidget):
         max_tokens: int = 32,
         **kwargs: Any,
     ):
-        ws = [
-            w[0] if w.ndim == 4 else w for w in weights
-        ]  # accept (1, nh, T, T) as returned by attention_maps
+        # accept (1, nh, T, T) as returned by attention_maps
+        ws = [w[0] if w.ndim == 4 else w for w in weights]
         T = len(tokens)
         if not ws:
             raise AttentionError("no attention weights given")
@@ -271,14 +232,9 @@ class AttentionExplorer(anywidget.AnyWidget):
         return "".join(parts) + "</svg>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = dict(data or {})
-        data["text/html"] = (
-            f"<div><p>{html.escape(self.title)} (layer 0, head "
-            f"0)</p>{self.to_svg()}</div>"
-        )
-        return data, meta
+        title = f"<p>{html.escape(self.title)} (layer 0, head 0)</p>"
+        fallback = f"<div>{title}{self.to_svg()}</div>"
+        return _with_html(super()._repr_mimebundle_(**kwargs), fallback)
 
 
 def attention_explorer(
@@ -367,12 +323,9 @@ class SampleExplorer(anywidget.AnyWidget):
     temperatures = traitlets.List(traitlets.Float()).tag(sync=True)
     top_ks = traitlets.List(traitlets.Int()).tag(sync=True)  # 0: no top-k
     top_ps = traitlets.List(traitlets.Float()).tag(sync=True)  # 1.0: no top-p
-    samples = traitlets.Dict().tag(
-        sync=True
-    )  # "i,j,k" -> text for the value indices i, j, k
-    index = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(
-        sync=True
-    )  # slider positions
+    # "i,j,k" -> text for the value indices i, j, k
+    samples = traitlets.Dict().tag(sync=True)
+    index = traitlets.List(traitlets.Int(), [0, 0, 0]).tag(sync=True)  # sliders
 
     @classmethod
     def from_model(
@@ -405,10 +358,8 @@ class SampleExplorer(anywidget.AnyWidget):
             assert isinstance(out, torch.Tensor)  # one prompt in: one tensor out
             samples[f"{i},{j},{m}"] = decode(tok, out[len(ids) :].tolist())
 
-        def off(vals: Sequence[float], v: float) -> int:
-            return (
-                list(vals).index(v) if v in vals else 0
-            )  # sliders start with filters off
+        def off(vals: Sequence[float], v: float) -> int:  # sliders start filters off
+            return list(vals).index(v) if v in vals else 0
 
         start = [min(1, len(temperatures) - 1), off(top_ks, 0), off(top_ps, 1.0)]
         return cls(
@@ -423,26 +374,17 @@ class SampleExplorer(anywidget.AnyWidget):
     def sample(self, temperature: float, top_k: int, top_p: float) -> str:
         """The stored sample for grid values (ValueError if a value is not in the
         grid)."""
-        i, j, m = (
-            self.temperatures.index(temperature),
-            self.top_ks.index(top_k),
-            self.top_ps.index(top_p),
-        )
-        return self.samples[f"{i},{j},{m}"]
+        i, j = self.temperatures.index(temperature), self.top_ks.index(top_k)
+        return self.samples[f"{i},{j},{self.top_ps.index(top_p)}"]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        bundle = super()._repr_mimebundle_(
-            **kwargs
-        )  # static fallback for viewers without widgets (GitHub)
-        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
         i, j, m = self.index
         t, k, p = self.temperatures[i], self.top_ks[j], self.top_ps[m]
-        data = dict(data or {})
-        data["text/html"] = (
+        fallback = (
             f"<p>Sample at temperature {t}, top-k {k or 'off'}, top-p "
             f"{p if p < 1 else 'off'} (the sliders "
             "need a live notebook or the course "
             f"website):</p><pre><b>{html.escape(self.prompt)}</b>"
             f"{html.escape(self.samples.get(f'{i},{j},{m}', ''))}</pre>"
         )
-        return data, meta
+        return _with_html(super()._repr_mimebundle_(**kwargs), fallback)

@@ -1,4 +1,4 @@
-"""Fine-tuning (chapter 7): LoRA merge, the loss mask, the classification head, and the `finetune` / `classify` /
+"""Fine-tuning (chapters 7 and 7b, toolkit `finetune_run`): LoRA merge, the loss mask, the classification head, and the `finetune` / `classify` /
 `generate` commands end to end on tiny JSON-lines files, with exact resume and one-line errors for bad input.
 
 Everything runs offline on a small synthetic corpus and a one-layer model, so the file takes seconds."""
@@ -17,17 +17,19 @@ from llm_from_scratch.finetune import (
     END,
     IGNORE_INDEX,
     FinetuneError,
-    LoRALinear,
-    add_lora,
     classification_example,
     format_prompt,
-    load_adapters,
-    load_finetuned,
-    merge_lora,
     pad_batch,
-    save_adapters,
     sft_example,
     to_classifier,
+)
+from llm_from_scratch.finetune_run import load_finetuned
+from llm_from_scratch.lora import (
+    LoRALinear,
+    add_lora,
+    load_adapters,
+    merge_lora,
+    save_adapters,
 )
 from llm_from_scratch.model import GPT
 from llm_from_scratch.tokenizer import CharTokenizer

@@ -1,6 +1,7 @@
 """The package's layering: the core path (model, checkpoint, trainer, generation, cli) loads no teaching or notebook
-library, and the model imports nothing above it. Each check runs in a fresh interpreter, so nothing imported by other
-tests can hide a regression."""
+library and no teaching module, and the model imports nothing above it; the drawing modules load no model. Names that
+moved between teaching modules still import from where they were. Each check runs in a fresh interpreter, so nothing
+imported by other tests can hide a regression."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 TEACHING = ("ipywidgets", "anywidget", "IPython", "matplotlib", "traitlets")
+TEACHING_MODULES = ("viz", "diagrams", "drawing", "maps", "quiz")  # beside the core path
 
 
 def loaded_after(module: str) -> list[str]:
@@ -26,10 +28,53 @@ def test_core_path_loads_no_teaching_libraries(module):
     assert not [m for m in loaded if m.split(".")[0] in TEACHING]
     if module == "cli":
         assert {"llm_from_scratch.trainer", "llm_from_scratch.generation", "llm_from_scratch.checkpoint"} <= set(loaded)
-        assert "llm_from_scratch.viz" not in loaded
+    assert not {f"llm_from_scratch.{m}" for m in TEACHING_MODULES} & set(loaded)
 
 
 def test_model_imports_only_what_is_below_it():
     ours = {m for m in loaded_after("llm_from_scratch.model") if m.startswith("llm_from_scratch.")}
     assert ours == {"llm_from_scratch.config", "llm_from_scratch.attention", "llm_from_scratch.transformer",
                     "llm_from_scratch.model"}
+
+
+def test_finetuning_modules_sit_above_the_trainer():
+    """finetune (chapter 7) <- lora (chapter 7b) <- finetune_run (the command's engine) <- cli; none of them loads a
+    teaching library or anything above it."""
+    above = {
+        "finetune": {"lora", "finetune_run", "cli", "generation", "viz", "maps", "drawing", "diagrams", "quiz"},
+        "lora": {"finetune_run", "cli", "generation", "viz", "maps", "drawing", "diagrams", "quiz"},
+        "finetune_run": {"cli", "generation", "viz", "maps", "drawing", "diagrams", "quiz"},
+    }
+    below = {"finetune": {"trainer", "model"}, "lora": {"finetune", "checkpoint"},
+             "finetune_run": {"lora", "finetune", "trainer", "checkpoint"}}
+    for module, forbidden in above.items():
+        loaded = loaded_after(f"llm_from_scratch.{module}")
+        ours = {m.split(".", 1)[1] for m in loaded if m.startswith("llm_from_scratch.")}
+        assert below[module] <= ours and not ours & forbidden, (module, sorted(ours))
+        assert not [m for m in loaded if m.split(".")[0] in TEACHING], module
+
+
+def test_diagrams_load_no_model_and_no_torch():
+    loaded = loaded_after("llm_from_scratch.diagrams")
+    ours = {m for m in loaded if m.startswith("llm_from_scratch.")}
+    assert ours == {"llm_from_scratch.diagrams", "llm_from_scratch.drawing", "llm_from_scratch.maps"}
+    assert "torch" not in loaded and "IPython" not in loaded   # imported by the helpers that need them, when called
+
+
+MOVED = {  # old module -> (new module, names): each still imports from the old one, as the same object
+    "diagrams": [("drawing", ["PALETTE", "FONT", "INK", "canvas", "box", "arrow", "matrix", "note", "check_legible"]),
+                 ("maps", ["pca", "embedding_map"])],
+    "viz": [("maps", ["token_labels", "plot_attention_heads"])],
+}
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_moved_names_import_from_their_old_module(old):
+    import importlib
+
+    mod = importlib.import_module(f"llm_from_scratch.{old}")
+    for new, names in MOVED[old]:
+        target = importlib.import_module(f"llm_from_scratch.{new}")
+        for name in names:
+            assert getattr(mod, name) is getattr(target, name), (old, name)
+            assert name in mod.__all__, (old, name)
