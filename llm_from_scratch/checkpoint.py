@@ -11,9 +11,6 @@ import dataclasses
 import json
 import os
 import shutil
-import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,73 +27,29 @@ from llm_from_scratch.model import (
     hf_config,
     hf_state_dict,
 )
-from llm_from_scratch.tokenizer import (
-    Tokenizer,
-    TokenizerError,
-    tokenizer_from_dict,
-    tokenizer_to_dict,
+from llm_from_scratch.storage import (  # the file layer; re-exported from here
+    CheckpointError,
+    atomic_write,
+    fetch_pretrained,
+    fsync_path,
+    pause_for_tests,
+    read_json,
+    read_safetensors,
+    save_json,
+    save_weights,
 )
+from .tokenizer import Tokenizer, TokenizerError
+from .tokenizer import tokenizer_from_dict, tokenizer_to_dict
+
+_all_ = ["CheckpointError", "atomic_write", "read_json", "read_safetensors"]
 
 # %% auto #0
-__all__ = ['STATE_FILE', 'CheckpointError', 'atomic_write', 'read_json', 'read_safetensors', 'load_state', 'save_model',
-           'load_model', 'from_pretrained', 'save_hf', 'to_hf', 'latest_checkpoint', 'recover_checkpoint',
-           'has_checkpoint', 'save_checkpoint', 'verify_checkpoint', 'load_tokenizer', 'load_trained', 'Checkpoint',
-           'load_checkpoint']
-
-# %% ../nbs/00_checkpoint.ipynb #c4e1a006
-class CheckpointError(LLMError):
-    """A checkpoint is missing, corrupt, or does not match the model."""
-
-
-def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
-    """Call `write(tmp_path)`, fsync, then atomically rename tmp_path to `path` (same
-    directory); the temporary file is removed on failure."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> the mode any new file gets
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+__all__ = ['STATE_FILE', 'load_state', 'save_model', 'load_model', 'from_pretrained', 'save_hf', 'to_hf', 'latest_checkpoint',
+           'recover_checkpoint', 'has_checkpoint', 'save_checkpoint', 'verify_checkpoint', 'load_tokenizer',
+           'load_trained', 'Checkpoint', 'load_checkpoint', 'CheckpointError', 'atomic_write', 'read_json',
+           'read_safetensors']
 
 # %% ../nbs/00_checkpoint.ipynb #c4e1a009
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from `path`, or a `CheckpointError` saying the file is missing or
-    corrupt."""
-    if not path.is_file():
-        raise CheckpointError(f"missing {path.name} in {path.parent}")
-    try:
-        d = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"corrupt {path}: {e}") from None
-    if not isinstance(d, dict):
-        raise CheckpointError(f"{path} must hold a JSON object")
-    return d
-
-
-def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file, or a `CheckpointError` (missing or corrupt
-    file)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    if not path.is_file():
-        raise CheckpointError(f"missing weights file {path}")
-    try:
-        return load_file(path)
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"corrupt weights file {path}: {e}") from None
-
-
 def _tied_head(model: GPT) -> str | None:
     # the name not to store: the LM head when it is the embedding matrix (a fine-tuned
     # classifier's head is a separate matrix and is stored)
@@ -127,25 +80,14 @@ def load_state(
     return model
 
 # %% ../nbs/00_checkpoint.ipynb #c4e1a010
-def _save_weights(path: Path, sd: dict[str, torch.Tensor], fmt: str) -> None:
-    from safetensors.torch import save_file
-
-    sd = {k: v.detach().contiguous().cpu() for k, v in sd.items()}
-    atomic_write(path, lambda p: save_file(sd, p, metadata={"format": fmt}))
-
-
-def _save_json(path: Path, d: dict[str, Any]) -> None:
-    atomic_write(path, lambda p: Path(p).write_text(json.dumps(d, indent=2)))
-
-
 def save_model(model: GPT, path: str | Path) -> Path:
     """Save `model` as `path/config.json` + `path/model.safetensors` (atomic writes; the
     tied head is stored once); returns the directory."""
     path = Path(path)
     skip = _tied_head(model)
     sd = {k: v for k, v in model.state_dict().items() if k != skip}
-    _save_weights(path / "model.safetensors", sd, "llm_from_scratch")
-    _save_json(path / "config.json", dataclasses.asdict(model.cfg))
+    save_weights(path / "model.safetensors", sd, "llm_from_scratch")
+    save_json(path / "config.json", dataclasses.asdict(model.cfg))
     return path
 
 
@@ -161,43 +103,11 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> GP
     wfile = path / "model.safetensors"
     return load_state(GPT(cfg), read_safetensors(wfile), str(wfile)).to(map_location)
 
-# %% ../nbs/00_checkpoint.ipynb #1d069eaa
-def _resolve_pretrained(name_or_path: str | Path) -> Path:
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return path
-    if (
-        os.sep in str(name_or_path)
-        or str(name_or_path).startswith(".")
-        or str(name_or_path).count("/") > 1
-    ):
-        raise CheckpointError(f"no such directory: {path}")
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise CheckpointError(
-            f"{name_or_path!r} is not a local directory, and downloading it from "
-            "the Hugging Face Hub needs `pip install huggingface_hub`"
-        ) from None
-    try:
-        return Path(
-            snapshot_download(
-                str(name_or_path), allow_patterns=["config.json", "model.safetensors"]
-            )
-        )
-    except Exception as e:
-        raise CheckpointError(
-            f"{name_or_path!r} is not a local directory and cannot be fetched from the "
-            "Hugging Face Hub "
-            f"({type(e).__name__}): check the name and your connection, or pass a "
-            "local directory"
-        ) from None
-
 # %% ../nbs/00_checkpoint.ipynb #debc8898
 def from_pretrained(name_or_path: str | Path, dropout: float | None = None) -> GPT:
     """GPT with Hugging Face GPT-2 weights: a local directory (config.json +
     model.safetensors) or a Hub name ('gpt2')."""
-    path = _resolve_pretrained(name_or_path)
+    path = fetch_pretrained(name_or_path)
     try:
         cfg = config_from_hf(read_json(path / "config.json"))
     except (KeyError, TypeError) as e:
@@ -237,8 +147,8 @@ def save_hf(model: GPT, path: str | Path) -> Path:
     """Save as a Hugging Face GPT-2 directory that
     `GPT2LMHeadModel.from_pretrained(path)` loads."""
     hf, path = _hf_config(model), Path(path)
-    _save_weights(path / "model.safetensors", hf_state_dict(model), "pt")
-    _save_json(path / "config.json", hf)
+    save_weights(path / "model.safetensors", hf_state_dict(model), "pt")
+    save_json(path / "config.json", hf)
     return path
 
 
@@ -259,36 +169,11 @@ STATE_FILE = "trainer_state.json"
 _FILES = ("config.json", "model.safetensors", "tokenizer.json", "optimizer.safetensors")
 
 
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass  # directories cannot be fsynced on Windows
-
-
 def _siblings(ckpt_dir: Path) -> tuple[Path, Path]:
     return (
         ckpt_dir.parent / f".{ckpt_dir.name}.tmp",
         ckpt_dir.parent / f".{ckpt_dir.name}.old",
     )
-
-
-def _pause_for_tests(
-    point: str, step: int, until: Callable[[], bool] | None = None
-) -> None:
-    # The kill drill's hook (tests/test_kill.py): with
-    # LLM_FROM_SCRATCH_TEST_PAUSE=POINT@STEP set, say so on stderr and wait here
-    # (until killed, until `until()` holds, or 10 minutes).
-    if os.environ.get("LLM_FROM_SCRATCH_TEST_PAUSE") != f"{point}@{step}":
-        return
-    print(f"paused at {point}, step {step}", file=sys.stderr, flush=True)
-    end = time.monotonic() + 600
-    while time.monotonic() < end and not (until is not None and until()):
-        time.sleep(0.02)
 
 
 def _complete_step(path: Path) -> int | None:
@@ -373,9 +258,9 @@ def save_checkpoint(
     try:
         tmp.mkdir(parents=True)
         save_model(model, tmp)
-        _pause_for_tests("checkpoint-write", step)
-        _save_json(tmp / "tokenizer.json", tokenizer_to_dict(tokenizer))
-        _save_weights(tmp / "optimizer.safetensors", tensors, "llm_from_scratch")
+        pause_for_tests("checkpoint-write", step)
+        save_json(tmp / "tokenizer.json", tokenizer_to_dict(tokenizer))
+        save_weights(tmp / "optimizer.safetensors", tensors, "llm_from_scratch")
         note = "batches and dropout are pure functions of (seed, step)"
         state = dict(
             format=1,
@@ -386,18 +271,18 @@ def save_checkpoint(
             **extra,
             sha256={f: sha256_file(tmp / f) for f in _FILES},
         )
-        _save_json(tmp / STATE_FILE, state)
+        save_json(tmp / STATE_FILE, state)
         for f in tmp.iterdir():
-            _fsync(f)
-        _fsync(tmp)
+            fsync_path(f)
+        fsync_path(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if ckpt_dir.exists():
         os.replace(ckpt_dir, old)
-    _pause_for_tests("checkpoint-swap", step)
+    pause_for_tests("checkpoint-swap", step)
     os.replace(tmp, ckpt_dir)  # the commit point
-    _fsync(ckpt_dir.parent)
+    fsync_path(ckpt_dir.parent)
     shutil.rmtree(old, ignore_errors=True)
     return ckpt_dir
 

@@ -8,39 +8,18 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/cli.html.md"""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import itertools
-import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 
 from . import __version__
-from llm_from_scratch.checkpoint import (
-    Checkpoint,
-    from_pretrained,
-    has_checkpoint,
-    load_checkpoint,
-    load_trained,
-)
-from llm_from_scratch.config import (
-    PRESETS,
-    ConfigError,
-    GPTConfig,
-    LLMError,
-    command_name,
-    TrainConfig,
-    config_from_dict,
-    preset_fields,
-    read_config_file,
-)
+from .checkpoint import from_pretrained, load_trained
+from .config import LLMError, TrainConfig
 from .data import CORPORA, download, load_text
 from .finetune import END, FinetuneError, format_prompt
 from llm_from_scratch.finetune_run import (
@@ -50,136 +29,33 @@ from llm_from_scratch.finetune_run import (
     load_finetuned,
     run_finetune,
 )
-from llm_from_scratch.generation import (
-    GenerationConfig,
-    GenerationError,
-    decode_stream,
-    generate,
-    stream,
-)
+from .flags import Parser, add_field_flags, float_or_none, in_flags
+from .flags import int_or_none, user_terms
+from .generation import GenerationConfig, GenerationError
+from .generation import decode_stream, generate, stream
 from .model import GPT
-from llm_from_scratch.tokenizer import (
-    Tokenizer,
-    TokenizerError,
-    decode,
-    encode,
-    get_tokenizer,
-)
-from llm_from_scratch.trainer import (
-    TrainError,
-    load_data,
-    make_tokenizer,
-    resolve_device,
-    train,
-)
+from .runtime import resolve_device
+from .tokenizer import Tokenizer, TokenizerError, decode, encode
+from .tokenizer import get_tokenizer
+from .train_command import TrainPlan, preset_train_defaults
+from .train_command import resolve_configs, train_main, train_parser
+
+_all_ = [  # from the flags and train_command modules; still importable from here
+    "in_flags", "int_or_none", "float_or_none", "add_field_flags",
+    "preset_train_defaults", "train_parser", "TrainPlan", "resolve_configs",
+    "train_main",
+]  # fmt: skip
 
 # %% auto #0
-__all__ = ['COMMANDS', 'in_flags', 'int_or_none', 'float_or_none', 'add_field_flags', 'data_main', 'preset_train_defaults',
-           'train_parser', 'TrainPlan', 'resolve_configs', 'train_main', 'load_for_generation', 'generate_parser',
-           'generate_main', 'finetune_parser', 'finetune_main', 'classify_main', 'main']
-
-# %% ../nbs/90_cli.ipynb #9a1c0003
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:
-        raise ConfigError(message)  # one line, through the CLI's LLMError handler
-
-
-_ALIASES = {  # how messages spell things in Python -> the flag that does it
-    "do_sample=False": "--greedy",
-    "do_sample=True": "--sample",
-    "allowed_special": "--allow-special",
-    "use_cache=False": "--no-cache",
-}
-
-
-def in_flags(
-    message: str,
-    flags: Iterable[str],
-    file: str | None = None,
-    keys: Iterable[str] = (),
-) -> str:
-    """`message` in the user's terms: a setting written `name` becomes its flag (`lr` ->
-    --lr, for names in `flags`), unless the config `file` set it (its `keys`): then it
-    keeps the file's spelling and the file is named. Other backticks are dropped."""
-    flags, keys, from_file = set(flags), set(keys), []
-
-    def say(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name in keys:
-            from_file.append(name)
-            return name
-        if name in _ALIASES:
-            return _ALIASES[name]
-        return "--" + name.replace("_", "-") if name in flags else name
-
-    out = re.sub(r"`([^`\s]+)`", say, message)
-    return out + (f" (set in {file})" if from_file else "")
-
-
-@contextlib.contextmanager
-def _user_terms(
-    flags: Iterable[str], file: str | None = None, keys: Iterable[str] = ()
-) -> Iterator[None]:
-    try:
-        yield
-    except LLMError as e:
-        e.args = (in_flags(str(e), flags, file, keys),)
-        raise
-
-
-def _bool(s: str) -> bool:
-    if s.lower() in ("1", "true", "yes", "on"):
-        return True
-    if s.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
-
-
-def int_or_none(s: str) -> int | None:
-    """Parse an int, or 'none'/'null' as None."""
-    return None if s.lower() in ("none", "null") else int(s)
-
-
-def float_or_none(s: str) -> float | None:
-    """Parse a float, or 'none'/'null' as None."""
-    return None if s.lower() in ("none", "null") else float(s)
-
-
-_TYPES: dict[str, Callable[[str], Any]] = {
-    "int": int,
-    "float": float,
-    "bool": _bool,
-    "str": str,
-    "int | None": int_or_none,
-    "float | None": float_or_none,
-}
-
-
-def add_field_flags(
-    group: Any, cls: type, defaults: dict[str, Any], names: Iterable[str] | None = None
-) -> None:
-    """One `--field-name` flag per field of dataclass `cls` (or those in `names`), typed
-    by its annotation, with the field's `help` metadata (`config.param`) and the default
-    shown. A flag left out of the command line is left out of the parsed arguments."""
-    for f in dataclasses.fields(cls):
-        if names is not None and f.name not in names:
-            continue
-        default = defaults.get(f.name, f.default)
-        help_ = f.metadata.get("help", "").replace("%", "%%")
-        group.add_argument(
-            "--" + f.name.replace("_", "-"),
-            dest=f.name,
-            type=_TYPES[str(f.type)],
-            default=argparse.SUPPRESS,
-            metavar=f.type.split()[0].upper(),
-            help=f"{help_} (default: {default})",
-        )
+__all__ = ['COMMANDS', 'data_main', 'load_for_generation', 'generate_parser', 'generate_main', 'finetune_parser', 'finetune_main',
+           'classify_main', 'main', 'in_flags', 'int_or_none', 'float_or_none', 'add_field_flags',
+           'preset_train_defaults', 'train_parser', 'TrainPlan', 'resolve_configs', 'train_main']
 
 # %% ../nbs/90_cli.ipynb #0cd20248
 def data_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch data [CORPUS]`: download/verify a corpus and print its
     statistics."""
-    p = _Parser(
+    p = Parser(
         prog="llm-from-scratch data",
         description="Download (or find cached) and inspect a corpus.",
     )
@@ -199,201 +75,6 @@ def data_main(argv: Sequence[str]) -> int:
     n = len(get_tokenizer("gpt2").encode_ordinary(text))
     print(f"{n:,} GPT-2 BPE tokens ({len(text) / n:.2f} characters per token)")
     print("---\n" + text[:300])
-    return 0
-
-# %% ../nbs/90_cli.ipynb #d096e8cc
-def preset_train_defaults(name: str) -> dict[str, Any]:
-    """TrainConfig overrides that go with a model preset: character level for
-    'char'/'tiny', GPT-2 BPE otherwise."""
-    if name == "char":
-        return {}
-    if name == "tiny":
-        return dict(out_dir="out/tiny", max_iters=200, eval_interval=50, eval_iters=10,
-                    ckpt_interval=200)  # fmt: skip
-    return dict(tokenizer="gpt2", out_dir=f"out/shakespeare-{name}", batch_size=8,
-                lr=6e-4, min_lr=6e-5, eval_iters=50)  # fmt: skip
-
-
-def train_parser() -> argparse.ArgumentParser:
-    """The argument parser of `llm-from-scratch train`: options plus one flag per
-    GPTConfig and TrainConfig field."""
-    p = _Parser(
-        prog="llm-from-scratch train",
-        description="Train a GPT. With no options: a character-level model on "
-        "TinyShakespeare (nanoGPT's CPU run, a few minutes on a laptop). "
-        "Settings: preset < --config file < flags.",
-        epilog="Several processes: torchrun --nproc_per_node N "
-        "$(which llm-from-scratch) train [options]",
-    )
-    # fmt: off
-    p.add_argument("--config", metavar="FILE",
-                   help="YAML, TOML or JSON file of model and training fields "
-                        "(and `preset`)")
-    p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from OUT_DIR/checkpoint")
-    p.add_argument("--overwrite", action="store_true",
-                   help="start over even if OUT_DIR already holds a checkpoint")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar; print evaluations instead")
-    p.add_argument("--sample-tokens", type=int, default=500, metavar="N",
-                   help="tokens to sample at the end, 0: none (default: %(default)s)")
-    p.add_argument("--prompt", default="\n",
-                   help="prompt of the final sample (default: a newline)")
-    # fmt: on
-    char = dataclasses.asdict(config_from_dict(PRESETS["char"]))
-    char["vocab_size"] = "the tokenizer's size"
-    title = "model fields (GPTConfig; defaults: the char preset's)"
-    add_field_flags(p.add_argument_group(title), GPTConfig, char)
-    add_field_flags(
-        p.add_argument_group("training fields (TrainConfig)"), TrainConfig, {}
-    )
-    return p
-
-# %% ../nbs/90_cli.ipynb #e8903396
-@dataclass
-class TrainPlan:
-    """A `train` command resolved: the configs, and what was read to resolve them (the
-    text and tokenizer, or the checkpoint to resume), passed on to `train`."""
-
-    cfg: GPTConfig
-    tc: TrainConfig
-    text: str | None = None
-    tokenizer: Tokenizer | None = None
-    checkpoint: Checkpoint | None = None
-
-
-def _given_fields(args: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(preset name, model fields, training fields) set by the config file and flags."""
-    gpt_names, tc_names = (
-        {f.name for f in dataclasses.fields(c)} for c in (GPTConfig, TrainConfig)
-    )
-    try:
-        file = dict(read_config_file(args["config"])) if args.get("config") else {}
-    except ConfigError as e:
-        raise ConfigError(f"`config`: {e}") from None
-    name = file.pop("preset", None)  # a --preset flag wins over the file's
-    name = args.get("preset") or name or "char"
-    preset_fields(name)  # a ConfigError for an unknown name
-    if unknown := sorted(set(file) - gpt_names - tc_names):
-        raise ConfigError(
-            f"unknown field(s) {unknown} in {args['config']}; "
-            f"valid fields: {sorted(gpt_names | tc_names)}"
-        )
-    given = {**file, **{k: v for k, v in args.items() if k in gpt_names | tc_names}}
-    model_kw = {k: v for k, v in given.items() if k in gpt_names}
-    return name, model_kw, {k: v for k, v in given.items() if k in tc_names}
-
-
-def resolve_configs(args: dict[str, Any]) -> TrainPlan:
-    """Model and training configs from parsed `train` arguments: preset < config file <
-    flags (< checkpoint on resume). The corpus, tokenizer or checkpoint it has to read
-    to fill in defaults are read once, here, and handed on."""
-    name, model_kw, tc_kw = _given_fields(args)
-    if args.get("resume"):
-        default_dir = preset_train_defaults(name).get("out_dir", TrainConfig.out_dir)
-        ckpt_dir = Path(tc_kw.get("out_dir", default_dir)) / "checkpoint"
-        if not has_checkpoint(ckpt_dir):
-            raise TrainError(
-                f"`resume`: no training checkpoint in {ckpt_dir}; is `out_dir` right?"
-            )
-        ck = load_checkpoint(ckpt_dir)
-        tc_d = {**dataclasses.asdict(ck.train_config), **tc_kw}
-        cfg = config_from_dict({**dataclasses.asdict(ck.model.cfg), **model_kw})
-        return TrainPlan(cfg, config_from_dict(tc_d, TrainConfig), checkpoint=ck)
-    tc = config_from_dict({**preset_train_defaults(name), **tc_kw}, TrainConfig)
-    plan = TrainPlan(GPTConfig(), tc)
-    if "vocab_size" not in model_kw:
-        plan.text = load_data(tc)
-        plan.tokenizer = make_tokenizer(tc.tokenizer, plan.text)
-        model_kw["vocab_size"] = plan.tokenizer.n_vocab
-    plan.cfg = config_from_dict({**preset_fields(name), **model_kw})
-    return plan
-
-# %% ../nbs/90_cli.ipynb #082c988e
-def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> str:
-    """`prompt` and `n` sampled tokens (temperature 0.8), through
-    `generation.generate`."""
-    dev = next(model.parameters()).device
-    g = torch.Generator(device=dev).manual_seed(seed)
-    out = generate(
-        model, encode(tok, prompt), n, do_sample=True, temperature=0.8, generator=g
-    )
-    assert isinstance(out, torch.Tensor)  # one prompt in: one tensor out
-    return decode(tok, out.tolist())
-
-
-def _file_keys(path: str | None) -> set[str]:
-    # the fields a config file sets (none if it cannot be read: that error comes later)
-    try:
-        return set(read_config_file(path)) if path else set()
-    except LLMError:
-        return set()
-
-
-def _check_sample_options(args: dict[str, Any], plan: TrainPlan) -> None:
-    # the final sample's options, checked before training rather than after it
-    if args["sample_tokens"] < 0:
-        raise ConfigError(f"`sample_tokens` must be >= 0, got {args['sample_tokens']}")
-    if args["sample_tokens"] == 0:
-        return
-    if not args["prompt"]:
-        raise ConfigError("`prompt` is empty: give some text (or `sample_tokens` 0)")
-    ck = plan.checkpoint
-    tok = plan.tokenizer or (ck.tokenizer if ck else None)
-    try:
-        encode(
-            tok or make_tokenizer(plan.tc.tokenizer, load_data(plan.tc)), args["prompt"]
-        )
-    except TokenizerError as e:
-        raise ConfigError(f"`prompt`: {e}") from None
-
-
-def train_main(argv: Sequence[str]) -> int:
-    """`llm-from-scratch train [options]`: train, print a sample and where the
-    checkpoint is. Returns the exit status."""
-    args = vars(train_parser().parse_args(list(argv)))
-    fields = {f.name for c in (GPTConfig, TrainConfig) for f in dataclasses.fields(c)}
-    file = args.get("config")
-    try:
-        with _user_terms(fields | set(args), file, _file_keys(file) - set(args)):
-            plan = resolve_configs(args)
-            _check_sample_options(args, plan)
-            res = train(
-                plan.cfg,
-                plan.tc,
-                resume=args["resume"],
-                overwrite=args["overwrite"],
-                progress=not args["no_progress"],
-                text=plan.text,
-                tokenizer=plan.tokenizer,
-                checkpoint=plan.checkpoint,
-            )
-        if int(os.environ.get("RANK", "0")) != 0:
-            return 0
-        if res.val_loss is None:
-            print(
-                f"nothing to do: the checkpoint is at step {res.step} "
-                f">= max_iters={plan.tc.max_iters}"
-            )
-        else:
-            print(
-                f"done: step {res.step}, train loss {res.train_loss:.4f}, "
-                f"val loss {res.val_loss:.4f}"
-            )
-        if args["sample_tokens"] > 0:
-            text = _sample(
-                res.model, res.tokenizer, args["prompt"], args["sample_tokens"]
-            )
-            print(f"--- sample ---\n{text}\n---")
-        print(
-            f"checkpoint: {res.ckpt_dir}\ngenerate from it: {command_name()} generate "
-            f'--checkpoint {res.ckpt_dir} --prompt "ROMEO:"'
-        )
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
     return 0
 
 # %% ../nbs/90_cli.ipynb #8d11a109
@@ -424,7 +105,7 @@ _DECODING_FLAGS = ("max_new_tokens", "temperature", "top_k", "top_p", "num_beams
 def generate_parser() -> argparse.ArgumentParser:
     """The argument parser of `llm-from-scratch generate`; decoding flags and their help
     come from `GenerationConfig`'s fields."""
-    p = _Parser(prog="llm-from-scratch generate", description="Generate text from a "
+    p = Parser(prog="llm-from-scratch generate", description="Generate text from a "
                 "trained checkpoint or GPT-2 weights, streaming it.")  # fmt: skip
     src = p.add_mutually_exclusive_group(required=True)
     mode = p.add_mutually_exclusive_group()
@@ -540,7 +221,7 @@ def generate_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch generate`: sample text from a checkpoint or GPT-2 weights,
     streaming it to stdout."""
     a = generate_parser().parse_args(list(argv))
-    with _user_terms(vars(a)):  # messages name the flags
+    with user_terms(vars(a)):  # messages name the flags
         model, tok, prompt, stop, ids, gc, g = _prepare_generation(a)
         eot = gc.eos_ids[0] if gc.eos_ids else getattr(tok, "eot_token", None)
         for i in range(a.num_samples):
@@ -584,7 +265,7 @@ _FINETUNE_DEFAULTS = dict(
 
 def finetune_parser() -> argparse.ArgumentParser:
     """The argument parser of `llm-from-scratch finetune`."""
-    p = _Parser(
+    p = Parser(
         prog="llm-from-scratch finetune",
         description="Fine-tune a `train` checkpoint on a JSON-lines file: "
         "classification "
@@ -630,7 +311,7 @@ def finetune_main(argv: Sequence[str]) -> int:
 def classify_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch classify`: the label and probability of each text, one a
     line."""
-    p = _Parser(prog="llm-from-scratch classify", description="Label texts.")
+    p = Parser(prog="llm-from-scratch classify", description="Label texts.")
     p.add_argument("--checkpoint", required=True, metavar="DIR", help="a classifier")
     p.add_argument("--text", required=True, action="append", help="a text (repeatable)")
     a = p.parse_args(list(argv))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,123 +17,34 @@ from typing import Any, cast
 
 import yaml
 
+from llm_from_scratch.runtime import (  # moved to runtime, still importable from here
+    ConfigError,
+    LLMError,
+    check_device_name,
+    command_name,
+    format_bytes,
+    memory_limit,
+    pick,
+    quick_mode,
+)
+from .style import COURSE_STYLE, smallest_text_px, use_course_style
+
+_all_ = [
+    "LLMError", "ConfigError", "command_name", "quick_mode", "pick",
+    "check_device_name", "format_bytes", "memory_limit",
+    "COURSE_STYLE", "smallest_text_px", "use_course_style",
+]  # fmt: skip
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10
     import tomli as tomllib
 
 # %% auto #0
-__all__ = ['COURSE_STYLE', 'PRESETS', 'LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'smallest_text_px',
-           'use_course_style', 'param', 'check_at_least', 'check_field_types', 'GPTConfig', 'check_device_name',
-           'format_bytes', 'memory_limit', 'TrainConfig', 'preset_fields', 'preset', 'config_from_dict',
-           'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params']
-
-# %% ../nbs/00_config.ipynb #f72cefc5
-class LLMError(Exception):
-    """Base class of the errors caused by user input (bad config, file, prompt...),
-    reported without a traceback."""
-
-
-class ConfigError(LLMError, ValueError):
-    """An invalid configuration: unknown field, wrong type or impossible shape."""
-
-
-def command_name() -> str:
-    """How to call `llm-from-scratch` again from a fresh shell: the path this process
-    was started as when it is the console script (`.venv/bin/llm-from-scratch` works
-    without activating the venv), else the bare name."""
-    exe = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
-    if exe.name != "llm-from-scratch":
-        return "llm-from-scratch"
-    exe = exe.absolute()
-    if exe.parent in (Path("/usr/bin"), Path("/usr/local/bin")):
-        return "llm-from-scratch"
-    try:
-        return str(exe.relative_to(Path.cwd()))  # e.g. .venv/bin/llm-from-scratch
-    except ValueError:
-        return str(exe)
-
-# %% ../nbs/00_config.ipynb #2dc36c63
-def quick_mode() -> bool:
-    """True when `LLM_FROM_SCRATCH_QUICK` is set to 1/true/yes (CI's fast mode); full
-    mode otherwise."""
-    return os.environ.get("LLM_FROM_SCRATCH_QUICK", "").strip().lower() in (
-        "1",
-        "true",
-        "yes",
-    )
-
-
-def pick(full: Any, quick: Any) -> Any:
-    """`quick` in quick mode, else `full`: e.g. `max_iters = pick(2000, 50)`."""
-    return quick if quick_mode() else full
-
-# %% ../nbs/00_config.ipynb #54850817
-COURSE_STYLE: dict[str, Any] = {
-    "figure.figsize": (6.4, 3.6),  # inches; at most 7.2 wide (the article column)
-    "figure.dpi": 100,
-    "savefig.dpi": 100,
-    "font.size": 11,
-    "axes.titlesize": 11,
-    "axes.labelsize": 11,
-    "xtick.labelsize": 10,
-    "ytick.labelsize": 10,
-    "legend.fontsize": 10,
-    "figure.titlesize": 12,
-}
-
-
-def smallest_text_px(fig: Any) -> float:
-    """The height in pixels, at the figure's dpi, of the smallest visible text in
-    `fig`."""
-    from matplotlib.text import Text
-
-    fig.canvas.draw()  # tick labels get their text when drawn
-    sizes = [
-        t.get_fontsize()
-        for t in fig.findobj(Text)
-        if t.get_visible() and t.get_text().strip()
-    ]
-    return min(sizes) * fig.dpi / 72 if sizes else 0.0
-
-
-def use_course_style() -> None:
-    """The course's matplotlib settings; in IPython, PNGs tagged with their smallest
-    text."""
-    import matplotlib as mpl
-
-    mpl.rcParams.update(cast(Any, COURSE_STYLE))  # rcParams types its keys as literals
-    try:
-        from IPython import get_ipython
-        from IPython.core.pylabtools import print_figure
-        from matplotlib.figure import Figure
-    except ImportError:
-        return
-    ip = get_ipython()
-    if ip is None:
-        return
-
-    def png(fig: Any) -> Any:
-        tag = {"LFS-min-text-px": f"{smallest_text_px(fig):.1f}"}
-        return print_figure(fig, "png", bbox_inches="tight", metadata=tag)
-
-    def install(*_: Any) -> None:
-        # matplotlib-inline sets its own PNG formatter after the cell that loads it; put
-        # ours back after each cell, unless someone chose other formats since
-        formatter = ip.display_formatter.formatters["image/png"]
-        current = formatter.type_printers.get(Figure)
-        if current is None or getattr(current, "func", None) is print_figure:
-            formatter.for_type(Figure, png)
-
-    import matplotlib.pyplot as plt
-
-    plt.close(
-        plt.figure()
-    )  # load the backend now: the inline one sets its formatter then
-    install()
-    hooks = ip.events.callbacks["post_run_cell"]
-    if install.__name__ not in [f.__name__ for f in hooks]:
-        ip.events.register("post_run_cell", install)
+__all__ = ['PRESETS', 'param', 'check_at_least', 'check_field_types', 'GPTConfig', 'TrainConfig', 'preset_fields', 'preset',
+           'config_from_dict', 'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params',
+           'LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'check_device_name', 'format_bytes',
+           'memory_limit', 'COURSE_STYLE', 'smallest_text_px', 'use_course_style']
 
 # %% ../nbs/00_config.ipynb #checkfieldtypes
 def param(default: Any, doc: str) -> Any:
@@ -201,16 +111,8 @@ class GPTConfig:
         check_field_types(
             self, allow_none=False
         )  # d_ff's None was resolved in __post_init__
-        check_at_least(
-            self,
-            1,
-            "vocab_size",
-            "max_seq_len",
-            "n_layers",
-            "n_heads",
-            "d_model",
-            "d_ff",
-        )
+        check_at_least(self, 1, "vocab_size", "max_seq_len", "n_layers", "n_heads")
+        check_at_least(self, 1, "d_model", "d_ff")
         if self.d_model % self.n_heads:
             raise ConfigError(
                 f"`d_model` ({self.d_model}) must be divisible by "
@@ -228,52 +130,6 @@ class GPTConfig:
     def head_dim(self) -> int:
         """Width of one attention head: d_model // n_heads."""
         return self.d_model // self.n_heads
-
-# %% ../nbs/00_config.ipynb #f6328f44
-_DEVICE_TYPES = ("cpu", "cuda", "mps")
-
-
-def check_device_name(name: str) -> None:
-    """Raise `ConfigError` unless `name` is 'auto' or a device we can run on by name:
-    'cpu', 'cuda', 'cuda:N', 'mps' (whether it is present is checked when used)."""
-    if name == "auto":
-        return
-    import torch  # the config module itself does not need torch
-
-    try:
-        kind = torch.device(name).type
-    except (RuntimeError, ValueError, TypeError):
-        kind = None
-    if kind not in _DEVICE_TYPES:
-        raise ConfigError(
-            f"`device` {name!r} is not a device name we know: use auto, cpu, cuda, "
-            "cuda:N or mps"
-        )
-
-
-def format_bytes(n: float) -> str:
-    """A size for people: 512 B, 3.2 MB, 1.5 TB (powers of 1000)."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    raise AssertionError
-
-
-def memory_limit(device: Any = "cpu") -> int | None:
-    """Bytes of memory `device` has in all (a GPU's memory; the machine's RAM for the
-    CPU and Apple's unified memory), or None when it cannot be told. Work that needs
-    more than this cannot fit at all; work that needs less still may not (others use
-    it too)."""
-    import torch
-
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None  # not on this OS
 
 # %% ../nbs/00_config.ipynb #5e1ac0f1
 @dataclass
@@ -342,17 +198,9 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Check types and ranges; raise `ConfigError` naming the field."""
         check_field_types(self)
-        check_at_least(
-            self,
-            1,
-            "max_iters",
-            "batch_size",
-            "grad_accum_steps",
-            "eval_interval",
-            "eval_iters",
-            "log_interval",
-            "ckpt_interval",
-        )
+        check_at_least(self, 1, "max_iters", "batch_size", "grad_accum_steps")
+        check_at_least(self, 1, "eval_interval", "eval_iters", "log_interval")
+        check_at_least(self, 1, "ckpt_interval")
         if self.lr <= 0:
             raise ConfigError(f"`lr` must be > 0, got {self.lr}")
         if not 0 <= self.min_lr <= self.lr:

@@ -8,15 +8,8 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/training.html.md"""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import math
-import os
-import re
-import signal
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,42 +20,30 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from llm_from_scratch.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    _pause_for_tests,
-    atomic_write,
-    has_checkpoint,
-    load_checkpoint,
-    recover_checkpoint,
-    save_checkpoint,
-)
-from llm_from_scratch.config import (
-    ConfigError,
-    GPTConfig,
-    LLMError,
-    TrainConfig,
-    check_device_name,
-    command_name,
-    count_params,
-    format_bytes,
-    memory_limit,
-)
-from llm_from_scratch.data import (
-    DataError,
-    get_batches,
-    load_text,
-    mix_seed,
-    train_val_split,
-)
+from .checkpoint import Checkpoint, recover_checkpoint, save_checkpoint
+from .config import GPTConfig, TrainConfig, command_name
+from .data import get_batches, mix_seed
 from .model import GPT, eval_mode
-from .tokenizer import CharTokenizer, Tokenizer, encode, get_tokenizer
+from .run import Meter, TrainError, TrainSetup, append_metrics
+from .run import check_memory, check_out_dir, load_data, make_tokenizer
+from .run import prepare_run, read_metrics, restore_optimizer
+from .run import truncate_metrics
+from .runtime import autocast_for, init_distributed, oom_size
+from .runtime import resolve_device, stop_signals
+from .storage import pause_for_tests
+from .tokenizer import Tokenizer
+
+_all_ = [  # moved to the run and runtime toolkits; still importable from here
+    "TrainError", "TrainSetup", "make_tokenizer", "load_data", "check_memory",
+    "check_out_dir", "restore_optimizer", "read_metrics", "truncate_metrics",
+    "init_distributed", "resolve_device", "autocast_for",
+]  # fmt: skip
 
 # %% auto #0
-__all__ = ['configure_optimizer', 'get_lr', 'estimate_loss', 'TrainError', 'restore_optimizer', 'read_metrics',
-           'truncate_metrics', 'init_distributed', 'resolve_device', 'autocast_for', 'train_step', 'TrainResult',
-           'TrainSetup', 'make_tokenizer', 'load_data', 'check_memory', 'check_out_dir', 'resume_optimizer', 'train',
-           'TrainInterrupted', 'TrainLoop']
+__all__ = ['configure_optimizer', 'get_lr', 'estimate_loss', 'train_step', 'TrainResult', 'resume_optimizer', 'train',
+           'TrainInterrupted', 'TrainLoop', 'TrainError', 'TrainSetup', 'make_tokenizer', 'load_data', 'check_memory',
+           'check_out_dir', 'restore_optimizer', 'read_metrics', 'truncate_metrics', 'init_distributed',
+           'resolve_device', 'autocast_for']
 
 # %% ../nbs/05_training.ipynb #b650c62b
 def configure_optimizer(
@@ -74,9 +55,8 @@ def configure_optimizer(
 ) -> torch.optim.AdamW:
     """AdamW with weight decay on >= 2-D parameters only (matrices, embeddings); fused
     kernel if available, else foreach."""
-    params = [
-        p for p in model.parameters() if p.requires_grad
-    ]  # the tied wte / lm_head matrix appears once
+    # the tied wte / lm_head matrix appears once
+    params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
@@ -127,147 +107,6 @@ def estimate_loss(
         dist.all_reduce(total, op=dist.ReduceOp.AVG)
     return total.item() / eval_iters
 
-# %% ../nbs/05_training.ipynb #59363216
-class TrainError(LLMError):
-    """A training run cannot start or go on as asked: it would overwrite a checkpoint,
-    it does not fit in memory, its loss diverged to nan or inf, its checkpoint cannot
-    be written."""
-
-# %% ../nbs/05_training.ipynb #8612e57c
-def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
-    """Load a checkpoint's optimizer state into `optimizer`, checking it matches the
-    parameters."""
-    params = [p for g in optimizer.param_groups for p in g["params"]]
-    groups = ck.state.get("param_groups")
-    sizes = [len(g["params"]) for g in optimizer.param_groups]
-    if (
-        not isinstance(groups, list)
-        or [len(g.get("params", ())) if isinstance(g, dict) else -1 for g in groups]
-        != sizes
-    ):
-        raise CheckpointError(
-            f"optimizer state in {ck.path} does not match this model's parameter groups"
-        )
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, v in ck.optimizer_tensors.items():
-        i, name = key.split(".", 1)
-        if not i.isdigit() or int(i) >= len(params):
-            raise CheckpointError(f"unexpected optimizer tensor {key} in {ck.path}")
-        if name.startswith("exp_avg") and v.shape != params[int(i)].shape:
-            raise CheckpointError(
-                f"optimizer tensor {key} has shape {tuple(v.shape)}, its parameter "
-                f"{tuple(params[int(i)].shape)}"
-            )
-        state.setdefault(int(i), {})[name] = v
-    try:
-        for g in groups:
-            g["betas"] = tuple(g["betas"])
-        optimizer.load_state_dict({"state": state, "param_groups": groups})
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise CheckpointError(
-            f"optimizer state in {ck.path} does not fit: {type(e).__name__}: {e}"
-        ) from None
-
-# %% ../nbs/05_training.ipynb #0db52e31
-def _parse_metrics(path: Path) -> tuple[list[dict[str, Any]], bool]:
-    # (rows, whether a torn last line was left out)
-    lines = path.read_text().split("\n")  # the last item: what follows the last newline
-    rows = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-            if not isinstance(rows[-1], dict):
-                raise ValueError
-        except ValueError:
-            if i == len(lines):  # no newline after it: a write cut short by a kill
-                return rows, True
-            raise TrainError(
-                f"{path} line {i} is not a JSON object ({line[:30]!r}): "
-                "fix or delete it"
-            ) from None
-    return rows, False
-
-
-def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The rows of a metrics.jsonl file (`out_dir/metrics.jsonl` or the out_dir itself).
-    A torn last line (the process was killed while writing it) is left out."""
-    path = Path(path)
-    return _parse_metrics(path / "metrics.jsonl" if path.is_dir() else path)[0]
-
-
-def truncate_metrics(path: Path, step: int) -> str | None:
-    """Keep the rows of metrics file `path` up to `step` (rewritten atomically), as a
-    resumed run starts there; returns a note if a torn last line was dropped."""
-    if not path.exists():
-        return None
-    rows, torn = _parse_metrics(path)
-    text = "".join(json.dumps(r) + "\n" for r in rows if r.get("step", 0) <= step)
-    atomic_write(path, lambda p: Path(p).write_text(text))
-    return (
-        f"dropped the torn last line of {path.name} (a kill cut it short)"
-        if torn
-        else None
-    )
-
-# %% ../nbs/05_training.ipynb #2bca57b8
-def init_distributed() -> tuple[int, int, int]:
-    """(rank, local_rank, world_size) from torchrun's environment, starting the process
-    group when world_size > 1."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return 0, 0, 1
-    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        if backend == "nccl":
-            torch.cuda.set_device(local)
-        dist.init_process_group(backend)
-    return rank, local, world
-
-
-def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """The device to run on: 'auto' picks cuda:LOCAL_RANK, then mps, then cpu; a named
-    device must exist on this machine, else a `ConfigError` says what does."""
-    check_device_name(name)
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank)
-        if (
-            getattr(torch.backends, "mps", None) is not None
-            and torch.backends.mps.is_available()
-        ):
-            return torch.device("mps")
-        return torch.device("cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"`device` {name!r}: CUDA is not available here")
-        dev = torch.device("cuda", local_rank if dev.index is None else dev.index)
-        if dev.index >= (n := torch.cuda.device_count()):
-            raise ConfigError(f"`device` {name!r}: this machine has {n} CUDA device(s)")
-    mps = getattr(torch.backends, "mps", None)
-    if dev.type == "mps" and not (mps is not None and mps.is_available()):
-        raise ConfigError(f"`device` {name!r}: Apple's MPS is not available here")
-    return dev
-
-# %% ../nbs/05_training.ipynb #3599fe1e
-def autocast_for(
-    device: torch.device, dtype: str = "auto"
-) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16');
-    a no-op for fp32."""
-    if dtype == "auto":
-        dtype = (
-            "bfloat16"
-            if device.type == "cuda" and torch.cuda.is_bf16_supported()
-            else "float32"
-        )
-    if dtype == "float32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
-
 # %% ../nbs/05_training.ipynb #beb14fad
 def train_step(
     model: nn.Module,
@@ -314,152 +153,6 @@ class TrainResult:
     val_loss: float | None
     ckpt_dir: Path
 
-
-@dataclass
-class TrainSetup:
-    """What a run works on, resolved once: the model, its tokenizer, the token splits,
-    where checkpoints go, and the checkpoint it resumes from (if any)."""
-
-    model: GPT
-    tokenizer: Tokenizer
-    train_data: torch.Tensor
-    val_data: torch.Tensor
-    ckpt_dir: Path
-    checkpoint: Checkpoint | None
-
-
-def make_tokenizer(kind: str, text: str) -> Tokenizer:
-    """A character tokenizer over `text`'s characters ('char') or GPT-2's BPE
-    ('gpt2')."""
-    return CharTokenizer.from_text(text) if kind == "char" else get_tokenizer("gpt2")
-
-
-def load_data(tc: TrainConfig) -> str:
-    """The text `tc.data` names; a `DataError` names the `data` field."""
-    try:
-        return load_text(tc.data)
-    except DataError as e:
-        raise DataError(f"`data`: {e}") from None
-
-
-def check_memory(cfg: GPTConfig, tc: TrainConfig, device: Any = "cpu") -> None:
-    """Refuse, with the sizes, a run that cannot fit in `device`'s memory at all: 16
-    bytes per parameter (fp32 weights, gradients, AdamW's two moments) plus a low
-    estimate of one micro-batch's activations. Runs that pass may still run out of
-    memory: `train` catches that too."""
-    limit = memory_limit(device)
-    if limit is None:
-        return
-    n, where = count_params(cfg), f"the {format_bytes(limit)} of memory on {device}"
-    if (state := 16 * n) > limit:
-        raise ConfigError(
-            f"`n_layers`={cfg.n_layers}, `d_model`={cfg.d_model}, "
-            f"`d_ff`={cfg.d_ff} and "
-            f"`vocab_size`={cfg.vocab_size} make {n:,} parameters: "
-            f"{format_bytes(state)} for weights, gradients and AdamW state, more than "
-            + where
-        )
-    d_ff = cfg.d_ff or 4 * cfg.d_model
-    B, T, per_token = tc.batch_size, cfg.max_seq_len, 10 * cfg.d_model + 2 * d_ff
-    act = 2 * B * T * (cfg.n_layers * per_token + 2 * cfg.vocab_size)  # >= 2 bytes each
-    if state + act > limit:
-        raise ConfigError(
-            f"`batch_size`={B} windows of `max_seq_len`={T} tokens need at least "
-            f"{format_bytes(act)} of activations, more than {where}: lower "
-            "`batch_size` (and raise `grad_accum_steps` to keep the batch)"
-        )
-
-
-def check_out_dir(out_dir: str | Path) -> None:
-    """Make sure `out_dir` is (or can become) a directory we can write to."""
-    p = Path(out_dir)
-    if (f := next((q for q in (p, *p.parents) if q.exists()), p)).is_file():
-        raise TrainError(f"`out_dir` {out_dir}: {f} is a file, not a directory")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-        os.close((probe := tempfile.mkstemp(dir=p, prefix=".write-test-"))[0])
-        os.remove(probe[1])
-    except OSError as e:
-        raise TrainError(
-            f"`out_dir` {out_dir}: cannot write there ({e.strerror})"
-        ) from None
-
-
-def _same_model(cfg: GPTConfig | None, ck: Checkpoint) -> None:
-    if cfg is not None and cfg != ck.model.cfg:
-        diff = {
-            k: (v, getattr(cfg, k))
-            for k, v in dataclasses.asdict(ck.model.cfg).items()
-            if getattr(cfg, k) != v
-        }
-        raise CheckpointError(
-            f"the checkpoint in {ck.path} is a different model: "
-            + ", ".join(f"`{k}` is {a} there, {b} here" for k, (a, b) in diff.items())
-        )
-
-
-def _prepare(
-    cfg: GPTConfig | None,
-    tc: TrainConfig,
-    resume: bool,
-    overwrite: bool,
-    text: str | None = None,
-    tok: Tokenizer | None = None,
-    ck: Checkpoint | None = None,
-    device: torch.device | str = "cpu",
-) -> TrainSetup:
-    ckpt_dir = Path(tc.out_dir) / "checkpoint"
-    text = load_data(tc) if text is None else text
-    if resume:
-        ck = ck or load_checkpoint(ckpt_dir)
-        _same_model(cfg, ck)
-        model, tok = ck.model, ck.tokenizer
-    else:
-        if has_checkpoint(ckpt_dir) and not overwrite:
-            raise TrainError(
-                f"{ckpt_dir} holds a checkpoint: pass `resume` to continue it "
-                "or `overwrite` to start over"
-            )
-        cfg, tok = cfg or GPTConfig(), tok or make_tokenizer(tc.tokenizer, text)
-        if cfg.vocab_size < tok.n_vocab:
-            raise ConfigError(
-                f"`vocab_size`={cfg.vocab_size} is smaller than the {tc.tokenizer} "
-                f"tokenizer's {tok.n_vocab} tokens"
-            )
-    if ck is not None:
-        cfg = ck.model.cfg
-    assert cfg is not None
-    check_memory(cfg, tc, device)
-    if not resume:
-        torch.manual_seed(tc.seed)
-        try:
-            model = GPT(cfg)
-        except RuntimeError as e:
-            if (size := _out_of_memory(e)) is None:
-                raise
-            raise TrainError(
-                f"out of memory building a model of {count_params(cfg):,} parameters: "
-                f"torch could not allocate {size}"
-            ) from None
-    ids = torch.tensor(encode(tok, text), dtype=torch.long)
-    train_data, val_data = train_val_split(ids, tc.val_fraction)
-    if len(val_data) <= model.cfg.max_seq_len:
-        raise DataError(
-            f"the validation split of `data` has {len(val_data)} tokens; need more "
-            f"than `max_seq_len`={model.cfg.max_seq_len}"
-        )
-    check_out_dir(tc.out_dir)
-    return TrainSetup(model, tok, train_data, val_data, ckpt_dir, ck)
-
-
-def _log(path: Path, row: dict[str, Any]) -> None:
-    line = json.dumps(row) + "\n"
-    with open(path, "a") as f:  # in two writes, so the kill drill can stop between them
-        f.write(line[: len(line) // 2])
-        f.flush()
-        _pause_for_tests("metrics-write", row["step"])
-        f.write(line[len(line) // 2 :])
-
 # %% ../nbs/05_training.ipynb #3c824526
 def resume_optimizer(
     raw: GPT, tc: TrainConfig, ck: Checkpoint | None, device: torch.device
@@ -503,7 +196,7 @@ def train(
             print_fn(note)
     if resume and world > 1:
         dist.barrier()  # the other ranks read the checkpoint rank 0 may have recovered
-    s = _prepare(cfg, tc, resume, overwrite, text, tokenizer, checkpoint, device)
+    s = prepare_run(cfg, tc, resume, overwrite, text, tokenizer, checkpoint, device)
     if rank == 0:
         n = s.model.num_params()
         print_fn(f"model: {s.model.cfg} ({n:,} parameters)\ntraining: {tc}")
@@ -541,60 +234,6 @@ class TrainInterrupted(KeyboardInterrupt):
     step was saved; the message says how to resume."""
 
 
-def _out_of_memory(e: BaseException) -> str | None:
-    # The size torch could not allocate, if `e` is an out-of-memory error.
-    if isinstance(e, torch.OutOfMemoryError):
-        m = re.search(r"Tried to allocate ([\d.]+ \w+)", str(e))
-        return m.group(1) if m else "more than is free"
-    if isinstance(e, RuntimeError) and "can't allocate memory" in str(e):
-        m = re.search(r"allocate (\d+) bytes", str(e))
-        return format_bytes(int(m.group(1))) if m else "more than is free"
-    return None
-
-
-class _Meter:
-    """Sums between two log lines: loss and gradient norm (kept on the device and read
-    once per line, so logging does not wait for the GPU every step), tokens and time;
-    and the first step whose loss or gradient norm was not finite (step -1: none
-    yet)."""
-
-    def __init__(self, device: torch.device, world: int):
-        self.loss, self.norm = (
-            torch.zeros((), device=device),
-            torch.zeros((), device=device),
-        )
-        self.world, self.n, self.tokens, self.seconds = world, 0, 0, 0.0
-        self.bad = torch.tensor([-1.0, 0.0, 0.0], device=device)  # step, loss, norm
-
-    def add(
-        self, loss: torch.Tensor, norm: torch.Tensor, tokens: int, step: int
-    ) -> None:
-        self.loss += loss
-        self.norm += norm.float()
-        self.n, self.tokens = self.n + 1, self.tokens + tokens
-        bad = ~(torch.isfinite(loss) & torch.isfinite(norm)) & (self.bad[0] < 0)
-        now = torch.stack([loss.new_tensor(float(step)), loss.float(), norm.float()])
-        self.bad = torch.where(bad, now, self.bad)  # no GPU sync here either
-
-    def time(self, t0: float) -> None:
-        self.seconds += time.perf_counter() - t0
-
-    def row(self, t0: float, lr: float) -> dict[str, Any]:
-        """The metrics line since the last one, then start over."""
-        if self.world > 1:
-            dist.all_reduce(self.loss, op=dist.ReduceOp.AVG)
-        train_loss = (
-            self.loss.item() / self.n
-        )  # .item() waits for the GPU: honest timing
-        self.time(t0)
-        row = dict(train_loss=train_loss, lr=lr, grad_norm=self.norm.item() / self.n,
-                   tokens_per_sec=round(self.tokens / self.seconds, 1))  # fmt: skip
-        self.loss.zero_()
-        self.norm.zero_()
-        self.n, self.tokens, self.seconds = 0, 0, 0.0
-        return row
-
-
 @dataclass
 class TrainLoop:
     """The training loop: its fixed parts as fields, a method per job (`batch`,
@@ -620,28 +259,15 @@ class TrainLoop:
         return get_lr(step, tc.lr, tc.min_lr, tc.warmup_iters, decay)
 
     def evaluate(self) -> float:
-        tc, amp, T = (
-            self.tc,
-            autocast_for(self.device, self.tc.dtype),
-            self.raw.cfg.max_seq_len,
-        )
-        return estimate_loss(
-            self.raw,
-            self.s.val_data,
-            T,
-            tc.batch_size,
-            tc.eval_iters,
-            # fmt: skip
-            tc.seed,
-            self.device,
-            amp,
-            self.rank,
-            self.world,
-        )
+        """The validation loss: `estimate_loss` on the validation split."""
+        tc, amp = self.tc, autocast_for(self.device, self.tc.dtype)
+        return estimate_loss(self.raw, self.s.val_data, self.raw.cfg.max_seq_len,
+                             tc.batch_size, tc.eval_iters, tc.seed, self.device, amp,
+                             self.rank, self.world)  # fmt: skip
 
     def log(self, row: dict[str, Any]) -> None:
         if self.rank == 0:
-            _log(self.metrics, row)
+            append_metrics(self.metrics, row)
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """This process's inputs and targets (accum, B, T) at `step`: a pure function of
@@ -674,7 +300,7 @@ class TrainLoop:
         cmd = f"{command_name()} train --resume --out-dir {self.tc.out_dir}{lr}"
         return f"the checkpoint of step {self.saved} is untouched; resume with: {cmd}"
 
-    def diverged(self, meter: _Meter) -> None:
+    def diverged(self, meter: Meter) -> None:
         """Stop with a `TrainError` if a step so far had a non-finite loss or norm."""
         step, loss, norm = meter.bad.tolist()
         if step >= 0:
@@ -684,7 +310,7 @@ class TrainLoop:
                 + self.resume_hint(lower_lr=True)
             )
 
-    def checkpoint(self, step: int, meter: _Meter, **losses: float | None) -> None:
+    def checkpoint(self, step: int, meter: Meter, **losses: float | None) -> None:
         """`save` the checkpoint of `step` (rank 0), unless anything non-finite crept
         in; a write that fails (disk full) is a `TrainError` that says what survives."""
         self.diverged(meter)
@@ -705,32 +331,24 @@ class TrainLoop:
             ) from None
         self.saved = step
 
+    def request_stop(self) -> None:
+        """Ctrl-C or SIGTERM (see `stop_signals`): save and stop after this step."""
+        self.stop = True
+        msg = "interrupted: saving a checkpoint after this step"
+        print(msg, "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+
     def run(
         self, step: int, progress: bool, print_fn: Callable[[str], None]
     ) -> tuple[int, float | None, float | None]:
         """Train from `step` to `max_iters`: returns the last step and the last losses.
         Ctrl-C (SIGINT) or SIGTERM stops after the current step, with a checkpoint
         of it."""
-        handlers = {}
-        if self.world == 1 and threading.current_thread() is threading.main_thread():
-
-            def on_signal(signum: int, frame: Any) -> None:
-                if self.stop:  # a second Ctrl-C: stop at once
-                    raise KeyboardInterrupt
-                self.stop = True
-                print(
-                    "interrupted: saving a checkpoint after this step "
-                    "(Ctrl-C again to quit at once)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                handlers[sig] = signal.signal(sig, on_signal)
+        signals = stop_signals(self.request_stop) if self.world == 1 else None
         try:
-            return self._run(step, progress, print_fn)
+            with signals or contextlib.nullcontext():
+                return self._run(step, progress, print_fn)
         except Exception as e:
-            if (size := _out_of_memory(e)) is None:
+            if (size := oom_size(e)) is None:
                 raise
             cfg, tc = self.raw.cfg, self.tc
             raise TrainError(
@@ -740,16 +358,13 @@ class TrainLoop:
                 "tokens; lower `batch_size` (raise `grad_accum_steps` to keep the "
                 "batch); " + self.resume_hint()
             ) from None
-        finally:
-            for sig, h in handlers.items():
-                signal.signal(sig, h)
 
     def _run(
         self, step: int, progress: bool, print_fn: Callable[[str], None]
     ) -> tuple[int, float | None, float | None]:
         from tqdm.auto import tqdm
 
-        tc, meter = self.tc, _Meter(self.device, self.world)
+        tc, meter = self.tc, Meter(self.device, self.world)
         bar = tqdm(total=tc.max_iters, initial=step,
                    disable=not progress or self.rank != 0,
                    desc="train", unit="step", dynamic_ncols=True)  # fmt: skip
@@ -784,7 +399,7 @@ class TrainLoop:
             if step % tc.ckpt_interval == 0 or step == tc.max_iters:
                 self.checkpoint(step, meter, train_loss=train_loss, val_loss=val_loss)
             bar.update(1)
-            _pause_for_tests("step", step, until=lambda: self.stop)
+            pause_for_tests("step", step, until=lambda: self.stop)
             if self.stop and step < tc.max_iters:
                 self.checkpoint(step, meter, train_loss=train_loss, val_loss=val_loss)
                 bar.close()

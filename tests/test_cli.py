@@ -5,7 +5,8 @@ import argparse
 import pytest
 
 from llm_from_scratch import __version__
-from llm_from_scratch.cli import _bool, float_or_none, int_or_none, main
+from llm_from_scratch.cli import float_or_none, int_or_none, main
+from llm_from_scratch.flags import parse_bool
 
 
 def test_version_help_and_unknown_command(capsys):
@@ -37,8 +38,8 @@ def test_data_command_on_a_text_file(tmp_path, capsys):
 
 
 def test_flag_parsers():
-    assert _bool("Yes") is True and _bool("off") is False
+    assert parse_bool("Yes") is True and parse_bool("off") is False
     with pytest.raises(argparse.ArgumentTypeError):
-        _bool("maybe")
+        parse_bool("maybe")
     assert int_or_none("none") is None and int_or_none("3") == 3
     assert float_or_none("NULL") is None and float_or_none("0.5") == 0.5
