@@ -2,11 +2,12 @@
 
     python benchmarks/decode.py                      # GPT-2 124M shape and the seed config, 256 new tokens, 3 rounds
     python benchmarks/decode.py --configs seed --new-tokens 64 --rounds 1 --threads 1
-    python benchmarks/decode.py --configs spec       # chapter 8: speculative decoding of a trained pair vs HF assisted
+    python benchmarks/decode.py --configs seed --compile   # adds greedy_decode with torch.compile'd blocks
+    python benchmarks/decode.py --configs spec       # chapter 8b: speculative decoding of a trained pair vs HF assisted
 
-Rows per config: chapter 6's `generate`; chapter 8's `greedy_decode` in fp32 and on the int8 copy
+Rows per config: chapter 6's `generate`; chapter 8b's `greedy_decode` in fp32 and on the int8 copy
 (`quantize_int8`); HF `generate()`; and the fp32 weight-streaming limit (one matrix-vector product over as many fp32
-weights as the model has, timed in the same rounds). The `spec` config trains chapter 8's character-level target
+weights as the model has, timed in the same rounds). The `spec` config trains chapter 8b's character-level target
 (4 blocks, width 128) and draft (1 block, width 64) on TinyShakespeare with chapter 5's trainer (`--train-iters`), then
 times greedy decoding of 122 characters: our plain `greedy_decode`, our `speculative_decode` at several k, HF
 `generate()` and HF assisted generation (`assistant_model=`) with the same draft; all must give the same tokens.
@@ -18,6 +19,7 @@ the ratio. Timings on a shared machine are noisy: compare ratios from one run.
 from __future__ import annotations
 
 import argparse
+import copy
 import tempfile
 import time
 
@@ -25,19 +27,39 @@ import torch
 
 from llm_from_scratch.checkpoint import save_hf, to_hf
 from llm_from_scratch.config import GPTConfig, preset
-from llm_from_scratch.fast import (
+from llm_from_scratch.generation import generate
+from llm_from_scratch.inference import (
     greedy_decode,
     model_bytes,
     quantize_int8,
     speculative_decode,
 )
-from llm_from_scratch.generation import generate
 from llm_from_scratch.model import GPT
 
 CONFIGS = {"gpt2": lambda: preset("gpt2"), "seed": lambda: GPTConfig(dropout=0.0), "spec": None}
 
 
-def bench(name: str, new_tokens: int, rounds: int, prompt_len: int) -> dict:
+class _Stack(torch.nn.Module):
+    """All blocks as one module, so that torch.compile sees (and fuses) the whole stack."""
+
+    def __init__(self, blocks: torch.nn.ModuleList):
+        super().__init__()
+        self.blocks = blocks
+
+    def forward(self, x: torch.Tensor, cache) -> torch.Tensor:
+        for b in self.blocks:
+            x = b(x, cache)
+        return x
+
+
+def compiled(model: GPT) -> GPT:
+    """A copy of `model` whose blocks run through torch.compile (inductor, C++ on CPU), for `greedy_decode`."""
+    m = copy.deepcopy(model)
+    m.h = torch.nn.ModuleList([torch.compile(_Stack(m.h), dynamic=True)])
+    return m
+
+
+def bench(name: str, new_tokens: int, rounds: int, prompt_len: int, compile_: bool = False) -> dict:
     from transformers import GPT2LMHeadModel
     from transformers.utils import logging as hf_logging
     hf_logging.set_verbosity_error()
@@ -60,6 +82,12 @@ def bench(name: str, new_tokens: int, rounds: int, prompt_len: int) -> dict:
                                                do_sample=False, eos_token_id=None, pad_token_id=0),
         "fp32 limit": lambda n: [torch.mv(W, v) for _ in range(n)],
     }
+    if compile_:
+        oc = compiled(ours)
+        t0 = time.perf_counter()
+        greedy_decode(oc, ids, 8)
+        print(f"torch.compile of the blocks: {time.perf_counter() - t0:.0f} s (first call)", flush=True)
+        runs["ours greedy_decode fp32 compiled"] = lambda n: greedy_decode(oc, ids, n)
     outs = {k: f(8) for k, f in runs.items()}                      # warm-up (allocations, lazy inits)
     best = {k: 0.0 for k in runs}
     for r in range(rounds):
@@ -73,6 +101,7 @@ def bench(name: str, new_tokens: int, rounds: int, prompt_len: int) -> dict:
     ref = outs["HF generate()"]
     same = {k: (o == ref).float().mean().item() for k, o in outs.items() if k != "fp32 limit"}
     assert same["ours greedy_decode fp32"] == 1.0 and same["ours generate (ch. 6)"] == 1.0, same
+    assert same.get("ours greedy_decode fp32 compiled", 1.0) == 1.0, same
     return dict(config=name, params=ours.num_params(), best=best, same=same,
                 ours=best["ours generate (ch. 6)"], hf=best["HF generate()"])
 
@@ -125,6 +154,7 @@ def main() -> None:
     p.add_argument("--new-tokens", type=int, default=256)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--prompt-len", type=int, default=1, help="1 lets the seed config (256 positions) fit 256 new tokens")
+    p.add_argument("--compile", action="store_true", help="add a row: greedy_decode with torch.compile'd blocks")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--train-iters", type=int, default=600, help="spec: training steps of target and draft")
     p.add_argument("--ks", type=int, nargs="+", default=[2, 3, 4, 6, 8], help="spec: draft lengths to time")
@@ -140,7 +170,7 @@ def main() -> None:
         if name == "spec":
             bench_spec(a.new_tokens, a.rounds, a.train_iters, a.ks)
             continue
-        r = bench(name, a.new_tokens, a.rounds, a.prompt_len)
+        r = bench(name, a.new_tokens, a.rounds, a.prompt_len, a.compile)
         lim = r["best"]["fp32 limit"]
         print(f"{r['config']:5s} ({r['params'] / 1e6:5.1f}M params):")
         for k, v in r["best"].items():

@@ -1,4 +1,4 @@
-"""Chapter 8 (`llm_from_scratch.fast`): each speed-up must change nothing but speed and memory.
+"""Chapters 8 and 8b (`llm_from_scratch.fast`, `llm_from_scratch.inference`): each speed-up must change nothing but speed and memory.
 
 Chunked cross-entropy = full cross-entropy (values and gradients); checkpointing and chunking inside a training step =
 the plain step; int8 weights within half a quantization step, int8 logits close to fp32; speculative greedy decoding =
@@ -15,21 +15,23 @@ from torch import nn
 from llm_from_scratch.checkpoint import load_checkpoint
 from llm_from_scratch.config import ConfigError, GPTConfig, TrainConfig, preset
 from llm_from_scratch.fast import (
-    Int8Embedding,
-    Int8Linear,
     LowMemoryLoss,
     chunked_cross_entropy,
+    peak_memory,
+    time_split,
+)
+from llm_from_scratch.generation import generate
+from llm_from_scratch.inference import (
+    Int8Embedding,
+    Int8Linear,
     dequantize,
     greedy_decode,
     model_bytes,
-    peak_memory,
     quantize_int8,
     quantize_per_channel,
     speculative_accept,
     speculative_decode,
-    time_split,
 )
-from llm_from_scratch.generation import generate
 from llm_from_scratch.model import GPT
 from llm_from_scratch.trainer import read_metrics, train
 
