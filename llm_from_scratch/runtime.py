@@ -15,10 +15,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.distributed as dist
+if TYPE_CHECKING:  # torch is imported where it is used: config imports this module
+    import torch
 
 # %% auto #0
 __all__ = ['LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'check_device_name', 'resolve_device',
@@ -73,6 +73,8 @@ def check_device_name(name: str) -> None:
     'cpu', 'cuda', 'cuda:N', 'mps' (whether it is present is checked when used)."""
     if name == "auto":
         return
+    import torch  # only now: a default config needs no torch
+
     try:
         kind = torch.device(name).type
     except (RuntimeError, ValueError, TypeError):
@@ -87,6 +89,8 @@ def check_device_name(name: str) -> None:
 def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
     """The device to run on: 'auto' picks cuda:LOCAL_RANK, then mps, then cpu; a named
     device must exist on this machine, else a `ConfigError` says what does."""
+    import torch
+
     check_device_name(name)
     if name == "auto":
         if torch.cuda.is_available():
@@ -113,6 +117,9 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
 def init_distributed() -> tuple[int, int, int]:
     """(rank, local_rank, world_size) from torchrun's environment, starting the process
     group when world_size > 1."""
+    import torch
+    import torch.distributed as dist
+
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 0, 1
@@ -130,6 +137,8 @@ def autocast_for(
 ) -> contextlib.AbstractContextManager[Any]:
     """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16');
     a no-op for fp32."""
+    import torch
+
     if dtype == "auto":
         dtype = (
             "bfloat16"
@@ -155,6 +164,8 @@ def memory_limit(device: Any = "cpu") -> int | None:
     CPU and Apple's unified memory), or None when it cannot be told. Work that needs
     more than this cannot fit at all; work that needs less still may not (others use
     it too)."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_properties(device).total_memory
@@ -167,6 +178,8 @@ def memory_limit(device: Any = "cpu") -> int | None:
 def oom_size(e: BaseException) -> str | None:
     """The size torch could not allocate, if `e` is an out-of-memory error (CUDA's or
     the CPU allocator's), else None."""
+    import torch
+
     if isinstance(e, torch.OutOfMemoryError):
         m = re.search(r"Tried to allocate ([\d.]+ \w+)", str(e))
         return m.group(1) if m else "more than is free"
