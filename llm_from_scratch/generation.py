@@ -9,8 +9,6 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/generation.html.md"""
 # %% ../nbs/06_generation.ipynb #36ab49c6
 from __future__ import annotations
 
-import dataclasses
-import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,18 +18,19 @@ import torch
 import torch.nn.functional as F
 
 from .attention import KVCache
-from .config import LLMError, format_bytes, memory_limit, param
+from .beam import beam_search
+from .config import format_bytes, memory_limit
+from .generation_config import GenerationConfig, GenerationError
+from .generation_config import with_options
 from .model import GPT, ModelInputError, check_ids, eval_mode
 from .tokenizer import Tokenizer, decode
 
-# %% auto #0
-__all__ = ['GenerationError', 'top_k_filter', 'top_p_filter', 'penalize_repetition', 'block_repeated_ngrams', 'GenerationConfig',
-           'process_logits', 'DecodeContext', 'DecodePlan', 'generate', 'stream', 'decode_stream']
+# names that moved to `generation_config` keep working from here
+_all_ = ["GenerationConfig", "GenerationError"]
 
-# %% ../nbs/06_generation.ipynb #89a0b944
-class GenerationError(LLMError, ValueError):
-    """Options or prompts that `generate` cannot work with: bad decoding parameters,
-    empty prompts, prompts too long."""
+# %% auto #0
+__all__ = ['top_k_filter', 'top_p_filter', 'penalize_repetition', 'block_repeated_ngrams', 'process_logits', 'DecodeContext',
+           'DecodePlan', 'generate', 'stream', 'decode_stream', 'GenerationConfig', 'GenerationError']
 
 # %% ../nbs/06_generation.ipynb #0fc4bd91
 def top_k_filter(
@@ -51,9 +50,8 @@ def top_p_filter(
     least `p`, set the rest to -inf. As in HF: sort ascending and drop each token whose
     mass, with all less likely ones, is <= 1 - p. (B, V) -> (B, V)."""
     sorted_scores, order = torch.sort(scores, descending=False)
-    cum = sorted_scores.softmax(-1).cumsum(
-        -1
-    )  # mass of this token and all less likely ones
+    # the mass of each token and all less likely ones
+    cum = sorted_scores.softmax(-1).cumsum(-1)
     remove = cum <= (1 - p)
     remove[..., -min_tokens_to_keep:] = False  # the most likely ones always stay
     return scores.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
@@ -67,9 +65,8 @@ def penalize_repetition(
     it when negative. (B, T) ids, (B, V) scores -> (B, V)."""
     score = scores.gather(1, input_ids)  # (B, T) scores of the tokens already seen
     score = torch.where(score < 0, score * penalty, score / penalty)
-    return scores.scatter(
-        1, input_ids, score
-    )  # a repeated id writes the same value: once each
+    # a repeated id writes the same value: once each
+    return scores.scatter(1, input_ids, score)
 
 
 def block_repeated_ngrams(
@@ -82,125 +79,13 @@ def block_repeated_ngrams(
         return scores  # no complete n-gram yet
     windows = input_ids.unfold(1, n, 1)  # (B, L-n+1, n): every n-gram so far
     prefix = input_ids[:, L - n + 1 :]  # (B, n-1): what the next n-gram starts with
-    match = (windows[..., :-1] == prefix[:, None]).all(
-        -1
-    )  # (B, L-n+1): n-grams that start the same way
+    # (B, L-n+1): the n-grams that start the same way
+    match = (windows[..., :-1] == prefix[:, None]).all(-1)
     V = scores.size(-1)
     banned = torch.zeros(B, V + 1, dtype=torch.bool, device=scores.device)
-    banned.scatter_(
-        1, torch.where(match, windows[..., -1].clamp(max=V), V), True
-    )  # non-matches hit spare column V
+    # the last token of each matching n-gram is banned; non-matches hit spare column V
+    banned.scatter_(1, torch.where(match, windows[..., -1].clamp(max=V), V), True)
     return scores.masked_fill(banned[:, :V], float("-inf"))
-
-# %% ../nbs/06_generation.ipynb #7bef9a05
-def _whole(x: Any, lo: int) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= lo
-
-
-def _number(x: Any) -> bool:  # a finite int or float (nan and inf slip through ranges)
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-@dataclass(frozen=True)
-class GenerationConfig:
-    """Decoding options, with the names and meaning of Hugging Face's
-    `GenerationConfig`, checked once when built. Ours: `top_k` defaults to None (HF:
-    50); `truncate_prompt` crops long prompts with a warning; `window_shift` (see
-    `DecodeContext`)."""
-
-    max_new_tokens: int = param(20, "tokens to add after the prompt")
-    do_sample: bool = param(
-        False, "draw from the distribution (else greedy / beam search)"
-    )
-    temperature: float = param(1.0, "divides the logits when sampling")
-    top_k: int | None = param(None, "keep the k most likely tokens (0 or None: all)")
-    top_p: float | None = param(None, "keep the smallest set with probability >= top_p")
-    repetition_penalty: float = param(1.0, "penalise tokens already seen (1: none)")
-    no_repeat_ngram_size: int = param(0, "ban tokens that repeat an n-gram (0: none)")
-    num_beams: int = param(1, "beam search with this many beams (1: none)")
-    length_penalty: float = param(1.0, "beams score sum(log p) / length**this")
-    early_stopping: bool | str = param(False, 'True, False or "never" (beam search)')
-    num_return_sequences: int = param(1, "sequences per prompt")
-    eos_token_id: int | tuple[int, ...] | None = param(
-        None, "a row ends at any of these"
-    )
-    pad_token_id: int | None = param(
-        None, "fills finished rows (default: the first eos)"
-    )
-    use_cache: bool = param(True, "KV cache: feed only new tokens at each step")
-    truncate_prompt: bool = param(
-        True, "long prompts: keep the last max_seq_len (warning)"
-    )
-    window_shift: int = param(1, "past max_seq_len, the window start jumps this far")
-
-    def __post_init__(self) -> None:
-        eos = self.eos_token_id
-        if eos is not None and not isinstance(eos, int):  # a list or tensor of ids
-            eos = tuple(int(i) for i in torch.as_tensor(eos).view(-1).tolist()) or None
-            object.__setattr__(self, "eos_token_id", eos)
-        for name, lo in (
-            ("max_new_tokens", 0),
-            ("num_beams", 1),
-            ("window_shift", 1),
-            ("num_return_sequences", 1),
-            ("no_repeat_ngram_size", 0),
-        ):
-            if not _whole(getattr(self, name), lo):
-                raise GenerationError(
-                    f"`{name}` must be an integer >= {lo}, got {getattr(self, name)!r}"
-                )
-        _check_warpers(
-            self.temperature, self.top_k, self.top_p, self.repetition_penalty
-        )
-        if not _number(self.length_penalty):
-            raise GenerationError(
-                f"`length_penalty` must be a finite number, got {self.length_penalty!r}"
-            )
-        nb, nrs = self.num_beams, self.num_return_sequences
-        if nb > 1 and nrs > nb:
-            raise GenerationError(
-                f"`num_return_sequences` ({nrs}) must be <= `num_beams` ({nb})"
-            )
-        if nb == 1 and nrs > 1 and not self.do_sample:
-            raise GenerationError(
-                "greedy decoding gives one sequence per prompt: "
-                "use `do_sample=True` or `num_beams` > 1"
-            )
-        if self.early_stopping not in (True, False, "never"):
-            raise GenerationError(
-                "`early_stopping` must be True, False or 'never', "
-                f"got {self.early_stopping!r}"
-            )
-
-    @property
-    def eos_ids(self) -> tuple[int, ...]:
-        """The end-of-sequence ids as a tuple (empty if none)."""
-        eos = self.eos_token_id
-        return () if eos is None else (eos,) if isinstance(eos, int) else tuple(eos)
-
-
-def _check_warpers(
-    temperature: Any, top_k: Any, top_p: Any, repetition_penalty: Any
-) -> None:
-    if not _number(temperature) or not temperature > 0:
-        raise GenerationError(
-            f"`temperature` must be a finite number > 0, got {temperature!r} "
-            "(for greedy decoding use `do_sample=False`)"
-        )
-    if top_k is not None and not _whole(top_k, 0):
-        raise GenerationError(
-            f"`top_k` must be an integer >= 0 (0 or None: no top-k), got {top_k!r}"
-        )
-    if top_p is not None and (not _number(top_p) or not 0 <= top_p <= 1):
-        raise GenerationError(f"`top_p` must be a number in [0, 1], got {top_p!r}")
-    if not _number(repetition_penalty) or not repetition_penalty > 0:
-        raise GenerationError(
-            "`repetition_penalty` must be a finite number > 0 (1.0: none), "
-            f"got {repetition_penalty!r}"
-        )
-
-
-_FIELDS = frozenset(f.name for f in dataclasses.fields(GenerationConfig))
 
 # %% ../nbs/06_generation.ipynb #9c0f1e22
 def _process(
@@ -234,13 +119,10 @@ def process_logits(
     n-gram blocking, then the sampling warpers temperature, top-k, top-p. `options` are
     `GenerationConfig` fields; `input_ids` (B, T) is everything so far, `logits` (B,
     V)."""
-    if unknown := sorted(set(options) - _FIELDS):
-        raise GenerationError(f"unknown option(s) {unknown}")
-    if not _whole(min_tokens_to_keep, 1):
-        raise GenerationError(
-            f"min_tokens_to_keep must be an integer >= 1, got {min_tokens_to_keep!r}"
-        )
-    gc = GenerationConfig(**{**options, "do_sample": True})
+    k = min_tokens_to_keep
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise GenerationError(f"min_tokens_to_keep must be an integer >= 1, got {k!r}")
+    gc = with_options(None, **{**options, "do_sample": True})
     return _process(input_ids, logits, gc, min_tokens_to_keep)
 
 # %% ../nbs/06_generation.ipynb #3ea33e6f
@@ -260,9 +142,8 @@ class DecodeContext:
     ):
         self.model, self.use_cache, self.shift = model, use_cache, window_shift
         self.M = model.cfg.max_seq_len
-        self.cache_len = min(
-            self.M, max_len or self.M
-        )  # no need to allocate more than the sequence will use
+        # no need to allocate more than the sequence will use
+        self.cache_len = min(self.M, max_len or self.M)
         self.start = 0  # index of the first token the model sees
         self.cache: KVCache | None = None
         self.prefills = 0  # how often the cache was (re)filled: for tests and plots
@@ -377,15 +258,8 @@ def _prepare(
 ) -> DecodePlan:
     ids = _as_batch(model, input_ids, gc.truncate_prompt)
     if gc.num_beams == 1 and gc.num_return_sequences > 1:
-        ids = ids.repeat_interleave(
-            gc.num_return_sequences, dim=0
-        )  # independent samples
-    eos_ids = gc.eos_ids
-    eos = (
-        torch.tensor(eos_ids, dtype=torch.long, device=ids.device) if eos_ids else None
-    )
-    pad = gc.pad_token_id if gc.pad_token_id is not None or not eos_ids else eos_ids[0]
-    keep = 1 + max(len(eos_ids), 1) if gc.num_beams > 1 else 1  # keep a non-eos option
+        ids = ids.repeat_interleave(gc.num_return_sequences, dim=0)  # independent draws
+    keep = 1 + max(len(gc.eos_ids), 1) if gc.num_beams > 1 else 1  # a non-eos option
     max_len = ids.size(1) + gc.max_new_tokens
     need = 8 * ids.size(0) * gc.num_beams * max_len * (3 if gc.num_beams > 1 else 1)
     if (limit := memory_limit(ids.device)) is not None and need > limit:
@@ -395,23 +269,9 @@ def _prepare(
             f"{ids.device}"
         )
     ctx = DecodeContext(model, gc.use_cache, gc.window_shift, max_len=max_len)
-    return DecodePlan(ids, gc, eos, pad, keep, ctx, generator)
-
-
-def _config(
-    generation_config: GenerationConfig | None,
-    max_new_tokens: int | None,
-    options: dict[str, Any],
-) -> GenerationConfig:
-    """`generation_config` (or the defaults) with `options` and `max_new_tokens`
-    applied."""
-    if unknown := sorted(set(options) - _FIELDS):
-        raise GenerationError(f"unknown option(s) {unknown}")
-    if max_new_tokens is not None:
-        options = {**options, "max_new_tokens": max_new_tokens}
-    if generation_config is None:
-        return GenerationConfig(**options)
-    return dataclasses.replace(generation_config, **options)
+    return DecodePlan(
+        ids, gc, gc.eos_tensor(ids.device), gc.pad_id, keep, ctx, generator
+    )
 
 # %% ../nbs/06_generation.ipynb #67a371bb
 def _ragged(input_ids: Any) -> bool:
@@ -430,15 +290,22 @@ def _one_prompt(input_ids: Any) -> bool:
 
 
 def _new_output(plan: DecodePlan) -> torch.Tensor:
-    ids = plan.ids
-    out = torch.empty(
-        ids.size(0),
-        ids.size(1) + plan.config.max_new_tokens,
-        dtype=torch.long,
-        device=ids.device,
-    )
-    out[:, : ids.size(1)] = ids
+    """The prompts, then room for `max_new_tokens` more: (B, T + max_new_tokens)."""
+    (B, T), new = plan.ids.shape, plan.config.max_new_tokens
+    out = plan.ids.new_empty(B, T + new)
+    out[:, :T] = plan.ids
     return out
+
+
+def _beam_search(plan: DecodePlan) -> torch.Tensor:
+    """Chapter 6b's `beam_search` over the plan's prompts, scored by the model through
+    the decoding context (KV cache) with the config's processors."""
+    gc, ctx = plan.config, plan.ctx
+
+    def next_logp(seqs: torch.Tensor) -> torch.Tensor:
+        return _process(seqs, F.log_softmax(ctx(seqs), dim=-1), gc, plan.keep)
+
+    return beam_search(plan.ids, gc, next_logp, ctx.reorder, plan.generator)
 
 
 def generate(
@@ -458,9 +325,9 @@ def generate(
     `input_ids`: (T,) or (B, T) ids, a tensor or lists; prompts of different lengths (a
     list of lists) are decoded one by one and come back as a list. Greedy by default;
     `do_sample=True` draws (from `generator`, else torch's global RNG, as HF);
-    `num_beams > 1` is beam search. `streamer(tokens)` receives each step's (B,) new
-    tokens. The model is in eval mode while generating."""
-    gc = _config(generation_config, max_new_tokens, options)
+    `num_beams > 1` is beam search (chapter 6b). `streamer(tokens)` receives each
+    step's (B,) new tokens. The model is in eval mode while generating."""
+    gc = with_options(generation_config, max_new_tokens, **options)
     if gc.num_beams > 1 and streamer is not None:
         raise GenerationError("beam search cannot stream: its best beam can change")
     if _ragged(input_ids):
@@ -494,15 +361,15 @@ def stream(
     input_ids: Any,
     max_new_tokens: int | None = None,
     *,
-    generation_config: GenerationConfig | None = None,
     generator: torch.Generator | None = None,
+    generation_config: GenerationConfig | None = None,
     **options: Any,
 ) -> Iterator[torch.Tensor]:
     """Iterator over the new tokens, a (B,) tensor per step, as they are produced;
     `generate`'s options except beams. Options are checked now, not at the first
     `next()`:
     `for t in stream(model, ids, 100, do_sample=True): print(tok.decode(t))`."""
-    gc = _config(generation_config, max_new_tokens, options)
+    gc = with_options(generation_config, max_new_tokens, **options)
     if gc.num_beams != 1:
         raise GenerationError("beam search cannot stream: its best beam can change")
     plan = _prepare(model, input_ids, gc, generator)
@@ -513,127 +380,6 @@ def stream(
             yield from _sample_steps(out, plan)
 
     return steps()
-
-# %% ../nbs/06_generation.ipynb #a74886fc
-class _Beams:
-    """A beam search over B prompts, in HF's vectorised form: the running beams and the
-    finished hypotheses, each (B, num_beams, max_len), with their scores."""
-
-    def __init__(self, plan: DecodePlan):
-        gc, ids, eos, dev = plan.config, plan.ids, plan.eos, plan.ids.device
-        self.plan, self.gc = plan, gc
-        (B, T), nb = ids.shape, gc.num_beams
-        self.B, self.T, self.nb, self.max_len = B, T, nb, T + gc.max_new_tokens
-        # candidates per step: enough to refill the beams even if the best ones all end
-        self.K = max(2, 1 + (len(eos) if eos is not None else 0)) * nb
-        fill = plan.pad if plan.pad is not None else -1
-        self.seqs = torch.full(
-            (B, nb, self.max_len), fill, dtype=torch.long, device=dev
-        )
-        self.seqs[:, :, :T] = ids[:, None]
-        # running beams' sums of log-probs; they start equal: expand only beam 0 first
-        self.scores = torch.zeros(B, nb, device=dev)
-        self.scores[:, 1:] = -1e9
-        # finished hypotheses (best first), their scores and numbers of new tokens
-        self.done = self.seqs.clone()
-        self.done_scores = torch.full((B, nb), -1e9, device=dev)
-        self.done_flag = torch.zeros(B, nb, dtype=torch.bool, device=dev)
-        self.done_len = torch.zeros(B, nb, dtype=torch.long, device=dev)
-        # can a running beam still beat a finished one?
-        self.improvable = torch.ones(B, 1, dtype=torch.bool, device=dev)
-        self.top_nb = torch.arange(self.K, device=dev) < nb  # only these may finish
-        self.offset = torch.arange(B, device=dev)[:, None] * nb
-
-    def candidates(self, cur: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The K best (or, sampling, K drawn) one-token extensions of the beams:
-        (summed log-prob, beam, token), each (B, K), best first."""
-        B, nb, plan = self.B, self.nb, self.plan
-        flat = self.seqs[:, :, :cur].reshape(B * nb, cur)
-        logp = _process(flat, F.log_softmax(plan.ctx(flat), dim=-1), self.gc, plan.keep)
-        V = logp.size(-1)
-        # every beam extended by every token
-        logp = (logp.view(B, nb, V) + self.scores[:, :, None]).view(B, nb * V)
-        if self.gc.do_sample:  # beam sampling: draw K candidates
-            probs = F.softmax(logp, dim=-1)
-            idx = torch.multinomial(probs, self.K, generator=plan.generator)
-            cand, order = logp.gather(1, idx).sort(dim=-1, descending=True)
-            idx = idx.gather(1, order)
-        else:
-            cand, idx = torch.topk(logp, self.K)
-        return cand, idx // V, idx % V
-
-    def step(self, cur: int) -> bool:
-        """Write position `cur` of every beam; False once the search is over."""
-        cand, beam, tok = self.candidates(cur)
-        cand_seqs = torch.take_along_dim(self.seqs, beam[:, :, None], dim=1)
-        cand_seqs[:, :, cur] = tok  # (B, K, max_len)
-        # a candidate stops at the length limit or when it produces eos
-        hit = torch.full_like(tok, cur + 1 >= self.max_len, dtype=torch.bool)
-        if self.plan.eos is not None:
-            hit |= torch.isin(tok, self.plan.eos)
-        # the next running beams: the best nb candidates that did not stop
-        run = cand + hit.float() * -1e9
-        keep = torch.topk(run, self.nb).indices
-        self.seqs = torch.take_along_dim(cand_seqs, keep[:, :, None], dim=1)
-        self.scores = run.gather(1, keep)
-        self._finish(cand, cand_seqs, hit & self.top_nb, cur + 1 - self.T)
-        self.plan.ctx.reorder((beam.gather(1, keep) + self.offset).view(-1))
-        return self._can_improve(cur) and not bool(hit.all())
-
-    def _finish(
-        self,
-        cand: torch.Tensor,
-        seqs: torch.Tensor,
-        just_done: torch.Tensor,
-        n_new: int,
-    ) -> None:
-        """Length-normalise the hypotheses that just finished, merge them with the
-        earlier ones, keep the best nb."""
-        gc = self.gc
-        s = cand / (n_new**gc.length_penalty)
-        full = self.done_flag.all(-1, keepdim=True) & (gc.early_stopping is True)
-        s = s + full.float() * -1e9  # early_stopping=True and nb done: no more
-        s = s + (~self.improvable).float() * -1e9
-        s = s + (~just_done) * -1e9
-        merged = torch.cat((self.done_scores, s), 1)
-        best = torch.topk(merged, self.nb).indices
-        both = torch.cat((self.done, seqs), 1)
-        self.done = torch.take_along_dim(both, best[:, :, None], dim=1)
-        self.done_scores = merged.gather(1, best)
-        self.done_flag = torch.cat((self.done_flag, just_done), 1).gather(1, best)
-        new_len = torch.full_like(just_done, n_new, dtype=torch.long)
-        self.done_len = torch.cat((self.done_len, new_len), 1).gather(1, best)
-
-    def _can_improve(self, cur: int) -> bool:
-        """HF's stopping test: can a running beam still beat the worst finished one?"""
-        gc = self.gc
-        never = gc.early_stopping == "never" and gc.length_penalty > 0
-        n = (self.max_len if never else cur + 1) - self.T
-        best_possible = self.scores[:, :1] / (n**gc.length_penalty)
-        worst = torch.where(
-            self.done_flag, self.done_scores.min(1, keepdim=True).values, -1e9
-        )
-        self.improvable &= (best_possible > worst).any(-1, keepdim=True)
-        all_done = bool(self.done_flag.all()) and gc.early_stopping is True
-        return bool(self.improvable.any()) and not all_done
-
-    def result(self) -> torch.Tensor:
-        """The best `num_return_sequences` hypotheses per prompt: (B * n_return, T +
-        new)."""
-        nrs = self.gc.num_return_sequences
-        out_len = self.T + int(self.done_len[:, :nrs].max())
-        return self.done[:, :nrs, :out_len].reshape(self.B * nrs, out_len)
-
-
-def _beam_search(plan: DecodePlan) -> torch.Tensor:
-    """Beam search (or beam sampling) as in HF `generate` (transformers 5): (B, T)
-    prompts -> (B * num_return_sequences, T + new)."""
-    beams = _Beams(plan)
-    with torch.no_grad():
-        for cur in range(beams.T, beams.max_len):
-            if not beams.step(cur):
-                break
-    return beams.result()
 
 # %% ../nbs/06_generation.ipynb #35b9a3ac
 def decode_stream(tok: Tokenizer, tokens: Iterable[int]) -> Iterator[str]:

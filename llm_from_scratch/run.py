@@ -288,6 +288,7 @@ class Meter:
     def add(
         self, loss: torch.Tensor, norm: torch.Tensor, tokens: int, step: int
     ) -> None:
+        """Add one step's loss, gradient norm and tokens (`step`: its number)."""
         self.loss += loss
         self.norm += norm.float()
         self.n, self.tokens = self.n + 1, self.tokens + tokens
@@ -296,6 +297,7 @@ class Meter:
         self.bad = torch.where(bad, now, self.bad)  # no GPU sync here either
 
     def time(self, t0: float) -> None:
+        """Count the time since `t0` (a step's start) as training time."""
         self.seconds += time.perf_counter() - t0
 
     def row(self, t0: float, lr: float) -> dict[str, Any]:

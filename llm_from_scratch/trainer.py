@@ -264,6 +264,7 @@ class TrainLoop:
     stop = False  # Ctrl-C: save and stop after the current step
 
     def lr(self, step: int) -> float:
+        """The learning rate of `step` (`get_lr` with `tc`'s schedule)."""
         tc = self.tc
         decay = tc.lr_decay_iters or tc.max_iters
         return get_lr(step, tc.lr, tc.min_lr, tc.warmup_iters, decay)
@@ -276,6 +277,7 @@ class TrainLoop:
                              self.rank, self.world)  # fmt: skip
 
     def log(self, row: dict[str, Any]) -> None:
+        """Append a metrics row (rank 0 only)."""
         if self.rank == 0:
             append_metrics(self.metrics, row)
 

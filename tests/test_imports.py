@@ -45,6 +45,11 @@ ALLOWED = {  # module -> the package modules it may load (itself aside)
     "config": {"runtime", "style"},
     "storage": FLOOR,
     "flags": FLOOR,
+    # split out of tokenizer and generation: below them, so no cycle and no way back up
+    "gpt2_files": FLOOR | {"data"},
+    "tokenizer": FLOOR | {"data", "gpt2_files"},
+    "generation_config": FLOOR,
+    "beam": FLOOR | {"generation_config"},
 }
 NOT_BELOW = {  # module -> package modules that sit above it and must not be loaded with it
     "checkpoint": {"run", "trainer", "generation", "train_command", "cli", "finetune", "fast", "flags"},
@@ -98,6 +103,9 @@ MOVED = {  # old module -> (new module, names): each still imports from the old 
     "diagrams": [("drawing", ["PALETTE", "FONT", "INK", "canvas", "box", "arrow", "matrix", "note", "check_legible"]),
                  ("maps", ["pca", "embedding_map"])],
     "viz": [("maps", ["token_labels", "plot_attention_heads"])],
+    "tokenizer": [("gpt2_files", ["ENDOFTEXT", "GPT2_FILES", "TokenizerError", "bytes_to_unicode", "get_tokenizer",
+                                  "gpt2_encoding_from_files", "local_gpt2_files"])],
+    "generation": [("generation_config", ["GenerationConfig", "GenerationError"])],
     "config": [("runtime", ["LLMError", "ConfigError", "command_name", "quick_mode", "pick", "check_device_name",
                             "format_bytes", "memory_limit"]),
                ("style", ["COURSE_STYLE", "smallest_text_px", "use_course_style"])],
