@@ -181,8 +181,8 @@ class TrainConfig:
     )
     dtype: str = param(
         "auto",
-        "'auto' (bf16 autocast on a bf16-capable GPU, else fp32), "
-        "'float32', 'bfloat16'",
+        "'auto' (bf16 autocast on a GPU with bf16, fp16 with a loss scaler on other "
+        "CUDA GPUs, else fp32), 'float32', 'bfloat16', 'float16'",
     )
     compile: bool = param(False, "torch.compile the model (worth it on a GPU)")
     loss_chunk_size: int = param(
@@ -233,9 +233,10 @@ class TrainConfig:
             raise ConfigError(
                 f"`tokenizer` must be 'char' or 'gpt2', got {self.tokenizer!r}"
             )
-        if self.dtype not in ("auto", "float32", "bfloat16"):
+        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
             raise ConfigError(
-                f"`dtype` must be 'auto', 'float32' or 'bfloat16', got {self.dtype!r}"
+                "`dtype` must be 'auto', 'float32', 'bfloat16' or 'float16', "
+                f"got {self.dtype!r}"
             )
         check_device_name(self.device)
         return self

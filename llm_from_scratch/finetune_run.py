@@ -217,6 +217,7 @@ class FinetuneLoop(TrainLoop):
             self.tc,
             step,
             finetune=self.meta,
+            **self.scaler_state(),
             **losses,
         )
 

@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # torch is imported where it is used: config imports this mod
 
 # %% auto #0
 __all__ = ['LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'check_device_name', 'resolve_device',
-           'init_distributed', 'autocast_for', 'format_bytes', 'memory_limit', 'oom_size', 'stop_signals']
+           'init_distributed', 'resolve_dtype', 'autocast_for', 'format_bytes', 'memory_limit', 'oom_size',
+           'stop_signals']
 
 # %% ../nbs/00_runtime.ipynb #f72cefc5
 class LLMError(Exception):
@@ -132,22 +133,32 @@ def init_distributed() -> tuple[int, int, int]:
     return rank, local, world
 
 # %% ../nbs/00_runtime.ipynb #3599fe1e
+def resolve_dtype(device: torch.device, dtype: str = "auto") -> str:
+    """`dtype` 'auto' made concrete: 'bfloat16' on a GPU with bf16 arithmetic,
+    'float16' (trained with a loss scaler) on any other CUDA GPU, e.g. a T4, and
+    'float32' elsewhere. Other values are returned as they are."""
+    if dtype != "auto":
+        return dtype
+    if device.type != "cuda":
+        return "float32"
+    import torch
+
+    # emulated bf16 (what older GPUs offer) is slower than fp16 with a loss scale
+    native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+    return "bfloat16" if native_bf16 else "float16"
+
+
 def autocast_for(
     device: torch.device, dtype: str = "auto"
 ) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast on a bf16-capable GPU for dtype 'auto' (or always for 'bfloat16');
+    """Autocast to the 16-bit type `resolve_dtype` picks ('bfloat16' or 'float16');
     a no-op for fp32."""
     import torch
 
-    if dtype == "auto":
-        dtype = (
-            "bfloat16"
-            if device.type == "cuda" and torch.cuda.is_bf16_supported()
-            else "float32"
-        )
+    dtype = resolve_dtype(device, dtype)
     if dtype == "float32":
         return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    return torch.autocast(device.type, dtype=getattr(torch, dtype))
 
 # %% ../nbs/00_runtime.ipynb #rt000012
 def format_bytes(n: float) -> str:

@@ -8,6 +8,7 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/training.html.md"""
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
 import time
@@ -29,7 +30,7 @@ from .run import check_memory, check_out_dir, load_data, make_tokenizer
 from .run import prepare_run, read_metrics, restore_optimizer
 from .run import start_metrics, truncate_metrics
 from .runtime import autocast_for, init_distributed, oom_size
-from .runtime import resolve_device, stop_signals
+from .runtime import resolve_device, resolve_dtype, stop_signals
 from .storage import pause_for_tests
 from .tokenizer import Tokenizer
 
@@ -116,9 +117,11 @@ def train_step(
     lr: float,
     grad_clip: float = 1.0,
     autocast: Any = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One step on micro-batches X, Y (accum, B, T): accumulate, clip, update. Returns
-    (mean loss, gradient norm)."""
+    (mean loss, gradient norm). With an fp16 loss `scaler` (chapter 8), the gradients
+    are unscaled before clipping, and a step whose gradients overflowed is skipped."""
     for g in optimizer.param_groups:
         g["lr"] = lr
     accum, total = len(X), torch.zeros((), device=X.device)
@@ -131,12 +134,19 @@ def train_step(
         ):  # all-reduce on the last only
             with autocast or contextlib.nullcontext():
                 _, loss = model(X[m], Y[m])
-            (loss / accum).backward()
+            part = loss / accum
+            (part if scaler is None else scaler.scale(part)).backward()
         total += loss.detach().float() / accum
+    if scaler is not None:
+        scaler.unscale_(optimizer)  # the true gradients, for clipping
     norm = torch.nn.utils.clip_grad_norm_(
         model.parameters(), grad_clip if grad_clip > 0 else math.inf
     )
-    optimizer.step()
+    if scaler is None:
+        optimizer.step()
+    else:  # skips the update if the gradients hold inf/nan, then adapts the scale
+        scaler.step(optimizer)
+        scaler.update()
     optimizer.zero_grad(set_to_none=True)
     return total, norm
 
@@ -274,10 +284,26 @@ class TrainLoop:
         return get_batches(self.s.train_data, T, tc.batch_size, tc.grad_accum_steps,
                            step, tc.seed, self.rank, self.world)  # fmt: skip
 
+    @functools.cached_property
+    def scaler(self) -> torch.amp.GradScaler | None:
+        """The fp16 loss scaler (chapter 8), with the checkpoint's state on resume;
+        None unless the run trains in fp16."""
+        if resolve_dtype(self.device, self.tc.dtype) != "float16":
+            return None
+        scaler = torch.amp.GradScaler(self.device.type)
+        ck = self.s.checkpoint
+        if ck is not None and isinstance(state := ck.state.get("grad_scaler"), dict):
+            scaler.load_state_dict(state)
+        return scaler
+
+    def scaler_state(self) -> dict[str, Any]:
+        """What a checkpoint keeps of the loss scaler: nothing unless fp16."""
+        return {} if self.scaler is None else {"grad_scaler": self.scaler.state_dict()}
+
     def save(self, step: int, **losses: float | None) -> None:
         """Write the checkpoint of `step` (atomically, replacing the previous one)."""
         save_checkpoint(self.s.ckpt_dir, self.raw, self.opt, self.s.tokenizer, self.tc,
-                        step, **losses)  # fmt: skip
+                        step, **self.scaler_state(), **losses)  # fmt: skip
 
     def step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         """One optimizer step: (loss, gradient norm, tokens seen by all processes)."""
@@ -286,8 +312,10 @@ class TrainLoop:
         torch.manual_seed(mix_seed(tc.seed, step, self.rank + 1))  # dropout masks
         amp = autocast_for(self.device, tc.dtype)
         loss, norm = train_step(
-            self.model, self.opt, X, Y, self.lr(step), tc.grad_clip, amp
+            self.model, self.opt, X, Y, self.lr(step), tc.grad_clip, amp, self.scaler
         )
+        if self.scaler is not None:  # an overflowed fp16 step was skipped: no harm done
+            norm = torch.nan_to_num(norm, nan=0.0, posinf=0.0)
         return loss, norm, X.numel() * self.world
 
     def resume_hint(self, lower_lr: bool = False) -> str:

@@ -315,3 +315,51 @@ def test_trainer_option_checks():
         TrainConfig(loss_chunk_size=-1)
     with pytest.raises(ConfigError):
         TrainConfig(checkpoint_blocks="yes")
+
+
+# ---------------------------------------------------------------- fp16 with a loss scaler (chapter 8)
+
+
+def test_fp16_training_resumes_exactly_with_its_loss_scale(corpus, tmp_path):
+    straight = _train(corpus, tmp_path / "s", dtype="float16")
+    _train(corpus, tmp_path / "r", max_iters=5, dtype="float16")
+    mid = load_checkpoint(tmp_path / "r" / "checkpoint").state["grad_scaler"]
+    assert mid["scale"] > 0 and mid["_growth_tracker"] >= 0
+    resumed = _train(corpus, tmp_path / "r", resume=True, dtype="float16")
+    assert all(torch.equal(p, q) for p, q in zip(straight.model.state_dict().values(),
+                                                  resumed.model.state_dict().values()))
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "tokens_per_sec"} for r in rows]  # noqa: E731
+    assert strip(read_metrics(tmp_path / "s")) == strip(read_metrics(tmp_path / "r"))
+    end = load_checkpoint(tmp_path / "r" / "checkpoint").state["grad_scaler"]
+    assert end == load_checkpoint(tmp_path / "s" / "checkpoint").state["grad_scaler"]
+    rows = [r for r in read_metrics(tmp_path / "s") if "train_loss" in r]
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]  # it learns
+
+
+def test_fp16_overflowed_steps_are_skipped_not_divergence(corpus, tmp_path, monkeypatch):
+    import functools
+
+    huge = functools.partial(torch.amp.GradScaler, init_scale=2.0**40)
+    monkeypatch.setattr(torch.amp, "GradScaler", huge)  # every step overflows at first
+    run = _train(corpus, tmp_path / "o", max_iters=4, dtype="float16")  # no TrainError
+    state = load_checkpoint(tmp_path / "o" / "checkpoint").state["grad_scaler"]
+    assert state["scale"] == 2.0**36  # halved once per skipped step
+    torch.manual_seed(TrainConfig().seed)  # the run's initial weights, unchanged
+    init = GPT(preset("tiny", vocab_size=32, dropout=0.1)).state_dict()
+    assert all(torch.equal(run.model.state_dict()[k], v) for k, v in init.items())
+    assert [r["grad_norm"] for r in read_metrics(tmp_path / "o") if "grad_norm" in r] == [0.0] * 4
+
+
+def test_dtype_auto_and_float16(monkeypatch):
+    from llm_from_scratch.runtime import autocast_for, resolve_dtype
+
+    assert resolve_dtype(torch.device("cpu")) == "float32"
+    for native, want in ((True, "bfloat16"), (False, "float16")):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True, n=native: n)
+        assert resolve_dtype(torch.device("cuda")) == want
+    assert resolve_dtype(torch.device("cuda"), "float32") == "float32"
+    with autocast_for(torch.device("cpu"), "float16"):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float16
+    TrainConfig(dtype="float16")
+    with pytest.raises(ConfigError):
+        TrainConfig(dtype="fp16")

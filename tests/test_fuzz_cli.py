@@ -111,7 +111,7 @@ CASES = [
     ("heads-not-dividing", [*T, "--n-heads", "3"], r"--d-model\b.*--n-heads\b|--n-heads\b.*--d-model\b", None),
     ("vocab-too-small", [*T, "--vocab-size", "5"], r"--vocab-size\b", None),
     ("seed-too-big", [*T, "--seed", str(2**64)], r"--seed\b", None),
-    ("dtype-unknown", [*T, "--dtype", "float16"], r"--dtype\b", None),
+    ("dtype-unknown", [*T, "--dtype", "float8"], r"--dtype\b", None),
     ("compile-not-bool", [*T, "--compile", "maybe"], r"--compile\b", None),
     ("sample-tokens-negative", [*T[:-2], "--sample-tokens", "-1"], r"--sample-tokens\b", None),
     ("train-prompt-empty", [*T[:-2], "--sample-tokens", "10", "--prompt", ""], r"--prompt\b.*empty", None),
