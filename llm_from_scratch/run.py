@@ -25,14 +25,14 @@ from .config import GPTConfig, TrainConfig, count_params
 from .data import DataError, load_text, train_val_split
 from .model import GPT
 from .runtime import ConfigError, LLMError, format_bytes, memory_limit
-from .runtime import oom_size
+from .runtime import oom_size, resolve_dtype
 from .storage import pause_for_tests
 from .tokenizer import CharTokenizer, Tokenizer, encode, get_tokenizer
 
 # %% auto #0
-__all__ = ['TrainError', 'TrainSetup', 'make_tokenizer', 'load_data', 'check_memory', 'check_out_dir', 'check_same_model',
-           'prepare_run', 'restore_optimizer', 'append_metrics', 'read_metrics', 'truncate_metrics', 'start_metrics',
-           'Meter']
+__all__ = ['TrainError', 'TrainInterrupted', 'TrainResult', 'TrainSetup', 'make_tokenizer', 'load_data', 'check_memory',
+           'check_out_dir', 'check_same_model', 'prepare_run', 'restore_optimizer', 'loss_scaler', 'append_metrics',
+           'read_metrics', 'truncate_metrics', 'start_metrics', 'Meter']
 
 # %% ../nbs/00_run.ipynb #59363216
 class TrainError(LLMError):
@@ -40,7 +40,25 @@ class TrainError(LLMError):
     it does not fit in memory, its loss diverged to nan or inf, its checkpoint cannot
     be written."""
 
+
+class TrainInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped `train` after a whole step, and a checkpoint of that
+    step was saved; the message says how to resume."""
+
 # %% ../nbs/00_run.ipynb #rn000007
+@dataclass
+class TrainResult:
+    """What `train` returns: the trained model (eval mode), its tokenizer, the final
+    step and losses, where it was saved."""
+
+    model: GPT
+    tokenizer: Tokenizer
+    step: int
+    train_loss: float | None
+    val_loss: float | None
+    ckpt_dir: Path
+
+
 @dataclass
 class TrainSetup:
     """What a run works on, resolved once: the model, its tokenizer, the token splits,
@@ -217,6 +235,19 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, ck: Checkpoint) -> None:
         raise CheckpointError(
             f"optimizer state in {ck.path} does not fit: {type(e).__name__}: {e}"
         ) from None
+
+
+def loss_scaler(
+    device: torch.device, dtype: str, ck: Checkpoint | None = None
+) -> torch.amp.GradScaler | None:
+    """The fp16 loss scaler of a run in `dtype` on `device` (chapter 8), with checkpoint
+    `ck`'s state when resuming; None unless the run trains in fp16."""
+    if resolve_dtype(device, dtype) != "float16":
+        return None
+    scaler = torch.amp.GradScaler(device.type)
+    if ck is not None and isinstance(state := ck.state.get("grad_scaler"), dict):
+        scaler.load_state_dict(state)
+    return scaler
 
 # %% ../nbs/00_run.ipynb #rn000014
 def append_metrics(path: Path, row: dict[str, Any]) -> None:

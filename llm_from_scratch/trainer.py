@@ -25,24 +25,26 @@ from .checkpoint import Checkpoint, recover_checkpoint, save_checkpoint
 from .config import GPTConfig, TrainConfig, command_name
 from .data import get_batches, mix_seed
 from .model import GPT, eval_mode
-from .run import Meter, TrainError, TrainSetup, append_metrics
+from .run import Meter, TrainError, TrainInterrupted, TrainResult
+from .run import TrainSetup, append_metrics, loss_scaler
 from .run import check_memory, check_out_dir, load_data, make_tokenizer
 from .run import prepare_run, read_metrics, restore_optimizer
 from .run import start_metrics, truncate_metrics
 from .runtime import autocast_for, init_distributed, oom_size
-from .runtime import resolve_device, resolve_dtype, stop_signals
+from .runtime import resolve_device, stop_signals
 from .storage import pause_for_tests
 from .tokenizer import Tokenizer
 
 _all_ = [  # moved to the run and runtime toolkits; still importable from here
-    "TrainError", "TrainSetup", "make_tokenizer", "load_data", "check_memory",
-    "check_out_dir", "restore_optimizer", "read_metrics", "truncate_metrics",
+    "TrainError", "TrainInterrupted", "TrainSetup", "TrainResult", "make_tokenizer",
+    "load_data", "check_memory", "check_out_dir", "restore_optimizer", "read_metrics",
+    "truncate_metrics",
     "init_distributed", "resolve_device", "autocast_for",
 ]  # fmt: skip
 
 # %% auto #0
-__all__ = ['configure_optimizer', 'get_lr', 'estimate_loss', 'train_step', 'TrainResult', 'resume_optimizer', 'train',
-           'TrainInterrupted', 'TrainLoop', 'TrainError', 'TrainSetup', 'make_tokenizer', 'load_data', 'check_memory',
+__all__ = ['configure_optimizer', 'get_lr', 'estimate_loss', 'train_step', 'resume_optimizer', 'train', 'TrainLoop', 'TrainError',
+           'TrainInterrupted', 'TrainSetup', 'TrainResult', 'make_tokenizer', 'load_data', 'check_memory',
            'check_out_dir', 'restore_optimizer', 'read_metrics', 'truncate_metrics', 'init_distributed',
            'resolve_device', 'autocast_for']
 
@@ -150,19 +152,6 @@ def train_step(
     optimizer.zero_grad(set_to_none=True)
     return total, norm
 
-# %% ../nbs/05_training.ipynb #c5a89608
-@dataclass
-class TrainResult:
-    """What `train` returns: the trained model (eval mode), its tokenizer, the final
-    step and losses, where it was saved."""
-
-    model: GPT
-    tokenizer: Tokenizer
-    step: int
-    train_loss: float | None
-    val_loss: float | None
-    ckpt_dir: Path
-
 # %% ../nbs/05_training.ipynb #3c824526
 def resume_optimizer(
     raw: GPT, tc: TrainConfig, ck: Checkpoint | None, device: torch.device
@@ -235,11 +224,6 @@ def train(
     return TrainResult(raw.eval(), s.tokenizer, step, train_loss, val_loss, s.ckpt_dir)
 
 # %% ../nbs/05_training.ipynb #3c824527
-class TrainInterrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM) stopped `train` after a whole step, and a checkpoint of that
-    step was saved; the message says how to resume."""
-
-
 @dataclass
 class TrainLoop:
     """The training loop: its fixed parts as fields, a method per job (`batch`,
@@ -288,13 +272,7 @@ class TrainLoop:
     def scaler(self) -> torch.amp.GradScaler | None:
         """The fp16 loss scaler (chapter 8), with the checkpoint's state on resume;
         None unless the run trains in fp16."""
-        if resolve_dtype(self.device, self.tc.dtype) != "float16":
-            return None
-        scaler = torch.amp.GradScaler(self.device.type)
-        ck = self.s.checkpoint
-        if ck is not None and isinstance(state := ck.state.get("grad_scaler"), dict):
-            scaler.load_state_dict(state)
-        return scaler
+        return loss_scaler(self.device, self.tc.dtype, self.s.checkpoint)
 
     def scaler_state(self) -> dict[str, Any]:
         """What a checkpoint keeps of the loss scaler: nothing unless fp16."""
