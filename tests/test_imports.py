@@ -120,7 +120,7 @@ MOVED = {  # old module -> (new module, names): each still imports from the old 
                             "format_bytes", "memory_limit"]),
                ("style", ["COURSE_STYLE", "smallest_text_px", "use_course_style"])],
     "checkpoint": [("storage", ["CheckpointError", "atomic_write", "read_json", "read_safetensors"])],
-    "trainer": [("run", ["TrainError", "TrainSetup", "make_tokenizer", "load_data", "check_memory", "check_out_dir",
+    "trainer": [("run", ["TrainError", "TrainInterrupted", "TrainResult", "TrainSetup", "make_tokenizer", "load_data", "check_memory", "check_out_dir",
                          "restore_optimizer", "read_metrics", "truncate_metrics"]),
                 ("runtime", ["init_distributed", "resolve_device", "autocast_for"])],
     "cli": [("flags", ["in_flags", "int_or_none", "float_or_none", "add_field_flags"]),
