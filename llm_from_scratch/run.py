@@ -31,7 +31,8 @@ from .tokenizer import CharTokenizer, Tokenizer, encode, get_tokenizer
 
 # %% auto #0
 __all__ = ['TrainError', 'TrainSetup', 'make_tokenizer', 'load_data', 'check_memory', 'check_out_dir', 'check_same_model',
-           'prepare_run', 'restore_optimizer', 'append_metrics', 'read_metrics', 'truncate_metrics', 'Meter']
+           'prepare_run', 'restore_optimizer', 'append_metrics', 'read_metrics', 'truncate_metrics', 'start_metrics',
+           'Meter']
 
 # %% ../nbs/00_run.ipynb #59363216
 class TrainError(LLMError):
@@ -269,6 +270,19 @@ def truncate_metrics(path: Path, step: int) -> str | None:
         if torn
         else None
     )
+
+
+def start_metrics(
+    out_dir: str | Path, step: int, resume: bool
+) -> tuple[Path, str | None]:
+    """The metrics file of the run in `out_dir`, ready for the rows after `step`: empty
+    for a new run, cut back to `step` on resume (with `truncate_metrics`'s note)."""
+    path = Path(out_dir) / "metrics.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if resume:
+        return path, truncate_metrics(path, step)
+    path.write_text("")
+    return path, None
 
 # %% ../nbs/00_run.ipynb #rn000017
 class Meter:

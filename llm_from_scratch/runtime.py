@@ -15,10 +15,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-import torch.distributed as dist
+if TYPE_CHECKING:  # torch is imported where it is used: config imports this module
+    import torch
 
 # %% auto #0
 __all__ = ['LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'check_device_name', 'resolve_device',
@@ -74,6 +74,8 @@ def check_device_name(name: str) -> None:
     'cpu', 'cuda', 'cuda:N', 'mps' (whether it is present is checked when used)."""
     if name == "auto":
         return
+    import torch  # only now: a default config needs no torch
+
     try:
         kind = torch.device(name).type
     except (RuntimeError, ValueError, TypeError):
@@ -88,6 +90,8 @@ def check_device_name(name: str) -> None:
 def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
     """The device to run on: 'auto' picks cuda:LOCAL_RANK, then mps, then cpu; a named
     device must exist on this machine, else a `ConfigError` says what does."""
+    import torch
+
     check_device_name(name)
     if name == "auto":
         if torch.cuda.is_available():
@@ -114,6 +118,9 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
 def init_distributed() -> tuple[int, int, int]:
     """(rank, local_rank, world_size) from torchrun's environment, starting the process
     group when world_size > 1."""
+    import torch
+    import torch.distributed as dist
+
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 0, 1
@@ -134,6 +141,8 @@ def resolve_dtype(device: torch.device, dtype: str = "auto") -> str:
         return dtype
     if device.type != "cuda":
         return "float32"
+    import torch
+
     # emulated bf16 (what older GPUs offer) is slower than fp16 with a loss scale
     native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
     return "bfloat16" if native_bf16 else "float16"
@@ -144,6 +153,8 @@ def autocast_for(
 ) -> contextlib.AbstractContextManager[Any]:
     """Autocast to the 16-bit type `resolve_dtype` picks ('bfloat16' or 'float16');
     a no-op for fp32."""
+    import torch
+
     dtype = resolve_dtype(device, dtype)
     if dtype == "float32":
         return contextlib.nullcontext()
@@ -164,6 +175,8 @@ def memory_limit(device: Any = "cpu") -> int | None:
     CPU and Apple's unified memory), or None when it cannot be told. Work that needs
     more than this cannot fit at all; work that needs less still may not (others use
     it too)."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_properties(device).total_memory
@@ -176,6 +189,8 @@ def memory_limit(device: Any = "cpu") -> int | None:
 def oom_size(e: BaseException) -> str | None:
     """The size torch could not allocate, if `e` is an out-of-memory error (CUDA's or
     the CPU allocator's), else None."""
+    import torch
+
     if isinstance(e, torch.OutOfMemoryError):
         m = re.search(r"Tried to allocate ([\d.]+ \w+)", str(e))
         return m.group(1) if m else "more than is free"

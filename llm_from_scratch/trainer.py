@@ -28,7 +28,7 @@ from .model import GPT, eval_mode
 from .run import Meter, TrainError, TrainSetup, append_metrics
 from .run import check_memory, check_out_dir, load_data, make_tokenizer
 from .run import prepare_run, read_metrics, restore_optimizer
-from .run import truncate_metrics
+from .run import start_metrics, truncate_metrics
 from .runtime import autocast_for, init_distributed, oom_size
 from .runtime import resolve_device, resolve_dtype, stop_signals
 from .storage import pause_for_tests
@@ -225,12 +225,8 @@ def train(
         ids = [local_rank] if device.type == "cuda" else None
         model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
     metrics = Path(tc.out_dir) / "metrics.jsonl"
-    if rank == 0:
-        metrics.parent.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            metrics.write_text("")
-        elif note := truncate_metrics(metrics, step):
-            print_fn(note)
+    if rank == 0 and (note := start_metrics(tc.out_dir, step, resume)[1]):
+        print_fn(note)
     loop = TrainLoop(model, raw, opt, s, tc, device, rank, world, metrics)
     loop.saved = s.checkpoint.step if s.checkpoint is not None else None
     step, train_loss, val_loss = loop.run(step, progress, print_fn)

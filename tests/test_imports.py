@@ -64,6 +64,16 @@ def ours_after(module: str) -> set[str]:
     return {m.split(".")[1] for m in loaded_after(f"llm_from_scratch.{module}") if m.startswith("llm_from_scratch.")}
 
 
+@pytest.mark.parametrize("module", ["runtime", "style", "config"])
+def test_the_floor_loads_no_torch(module):
+    """A default config, quick mode and the errors need no torch: the floor imports it where it is used."""
+    code = f"import sys, llm_from_scratch.{module} as m; m.__name__; print('torch' in sys.modules)"
+    if module == "config":
+        code = code.replace("m.__name__", "m.GPTConfig(), m.TrainConfig()")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stdout + out.stderr[-2000:]
+
+
 @pytest.mark.parametrize("module", sorted(ALLOWED))
 def test_toolkit_floor_imports_only_what_is_below_it(module):
     assert ours_after(module) - {module} <= ALLOWED[module]
