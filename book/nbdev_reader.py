@@ -161,17 +161,26 @@ def _escape_docstring(app, what, name, obj, options, lines: list[str]) -> None:
 
 
 _FONTAWESOME_JS = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
-_SEARCH_JS = re.compile(r'<script src="((?:\.\./)*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js))">')
+_SEARCH_JS = re.compile(
+    r'(\s*)<script src="((?:\.\./)*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js))">'
+    r"</script>")
+_IMG = re.compile(r"<img (?![^>]*\bloading=)")
 
 
 def _lighten_pages(app, exception) -> None:
     """Post-process the built pages. pydata-sphinx-theme puts Font Awesome's 1.5 MB JavaScript (icons as SVG) on every
-    page, though its own CSS already draws the same icons from the Font Awesome web fonts: remove the script. Its
-    search-as-you-type scripts (with the 100 kB search index) block parsing in the page head: defer them."""
+    page, though its own CSS already draws the same icons from the Font Awesome web fonts: remove the script. It also
+    puts the search index (over 200 kB) and Sphinx's search scripts on every page for search-as-you-type, which this
+    site leaves off (the theme's default: the search box opens search.html, which loads them itself): remove them
+    from the other pages, and defer them on the search page, after doctools.js. Images load lazily, so a phone fetches the figures it scrolls to, not every one at once."""
     if exception is not None or app.builder.format != "html": return
     for page in Path(app.outdir).rglob("*.html"):
         html = page.read_text(encoding="utf-8")
-        lean = _SEARCH_JS.sub(r'<script defer src="\1">', _FONTAWESOME_JS.sub("", html))
+        lean = _IMG.sub('<img loading="lazy" ', _FONTAWESOME_JS.sub("", html))
+        if page.name == "search.html":  # after doctools.js, which the theme defers
+            lean = _SEARCH_JS.sub(r'\1<script defer src="\2"></script>', lean)
+        else:
+            lean = _SEARCH_JS.sub("", lean)
         if lean != html: page.write_text(lean, encoding="utf-8")
 
 

@@ -32,7 +32,14 @@ SHOTS = ROOT / "book" / "_build" / "screenshots"
 MENU_WIDTHS = (390, 800, 1280)  # phone, tablet (both: menu in a dialog), desktop (menu button hides the sidebar)
 MAX_CHAPTER_MB = 4.0  # the aim is under 3 MB; 4 MB fails if the 3.6 MB widget manager comes back to every page
 MIN_TEXT_PX = 9  # smallest figure text as shown, for figures saved under the course style (use_course_style)
-CHAPTERS = ["01_tokenization", "02_attention", "03_transformer_blocks", "04_gpt_model", "05_training", "06_generation"]
+def _toc_chapters() -> list[str]:
+    """The chapter pages in course order, from the book's table of contents."""
+    import yaml
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    return [c["file"] for p in toc["parts"] if p.get("caption") == "Chapters" for c in p["chapters"]]
+
+
+CHAPTERS = _toc_chapters()
 
 
 def _chromium() -> str | None:
