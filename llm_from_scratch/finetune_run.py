@@ -47,8 +47,8 @@ from llm_from_scratch.trainer import (
     TrainSetup,
     resolve_device,
     resume_optimizer,
-    truncate_metrics,
 )
+from .run import start_metrics
 
 # %% auto #0
 __all__ = ['TASK_FIELDS', 'read_jsonl', 'encode_examples', 'apply_finetune', 'build_finetuned', 'finetune_settings',
@@ -279,14 +279,6 @@ def _start(
     return apply_finetune(base, meta), None
 
 
-def _metrics_file(out_dir: str | Path, step: int, resume: bool) -> Path:
-    """`metrics.jsonl` of the run, emptied (or cut back to `step` on resume)."""
-    metrics = Path(out_dir) / "metrics.jsonl"
-    metrics.parent.mkdir(parents=True, exist_ok=True)
-    truncate_metrics(metrics, step) if resume else metrics.write_text("")
-    return metrics
-
-
 def run_finetune(
     job: FinetuneJob,
     tc: TrainConfig,
@@ -313,7 +305,9 @@ def run_finetune(
     device = resolve_device(tc.device)
     model = model.to(device).train()
     opt, step = resume_optimizer(model, tc, ck, device)
-    metrics = _metrics_file(tc.out_dir, step, job.resume)
+    metrics, note = start_metrics(tc.out_dir, step, job.resume)
+    if note:
+        print_fn(note)
     none = torch.zeros(0, dtype=torch.long)
     setup = TrainSetup(model, tok, none, none, ckpt_dir, ck)
     loop = FinetuneLoop(
