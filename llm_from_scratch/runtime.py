@@ -143,8 +143,10 @@ def resolve_dtype(device: torch.device, dtype: str = "auto") -> str:
         return "float32"
     import torch
 
-    # emulated bf16 (what older GPUs offer) is slower than fp16 with a loss scale
-    native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+    # bf16 arithmetic needs an AMD GPU or an NVIDIA one of compute capability 8.0
+    # (Ampere) or newer; older ones only emulate it, slower than fp16 with a loss scale
+    capability = torch.cuda.get_device_capability(device)
+    native_bf16 = torch.version.hip is not None or capability >= (8, 0)
     return "bfloat16" if native_bf16 else "float16"
 
 

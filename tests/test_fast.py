@@ -354,8 +354,8 @@ def test_dtype_auto_and_float16(monkeypatch):
     from llm_from_scratch.runtime import autocast_for, resolve_dtype
 
     assert resolve_dtype(torch.device("cpu")) == "float32"
-    for native, want in ((True, "bfloat16"), (False, "float16")):
-        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True, n=native: n)
+    for capability, want in (((8, 0), "bfloat16"), ((9, 0), "bfloat16"), ((7, 5), "float16")):  # A100, H100, T4
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None, c=capability: c)
         assert resolve_dtype(torch.device("cuda")) == want
     assert resolve_dtype(torch.device("cuda"), "float32") == "float32"
     with autocast_for(torch.device("cpu"), "float16"):
