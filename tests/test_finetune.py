@@ -168,40 +168,21 @@ def _jsonl(path: Path, rows) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def base_ckpt(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("base")
+def _pretrain(d: Path, max_iters: int, d_model: int, *extra: str) -> Path:
+    """A tiny base model trained by `llm-from-scratch train` in `d`; its checkpoint."""
     (d / "text.txt").write_text(TEXT)
-    argv = [
-        "train",
-        "--data",
-        str(d / "text.txt"),
-        "--out-dir",
-        str(d / "run"),
-        "--max-iters",
-        "2",
-        "--batch-size",
-        "2",
-        "--eval-iters",
-        "1",
-        "--eval-interval",
-        "2",
-        "--n-layers",
-        "1",
-        "--n-heads",
-        "2",
-        "--d-model",
-        "32",
-        "--max-seq-len",
-        "96",
-        "--sample-tokens",
-        "0",
-        "--no-progress",
-        "--device",
-        "cpu",
-    ]
+    argv = ["train", "--data", str(d / "text.txt"), "--out-dir", str(d / "run"),
+            "--max-iters", str(max_iters), "--batch-size", "2", "--eval-iters", "1",
+            "--n-layers", "1", "--n-heads", "2", "--d-model", str(d_model),
+            "--max-seq-len", "96", "--sample-tokens", "0", "--no-progress",
+            "--device", "cpu", *extra]  # fmt: skip
     assert main(argv) == 0
     return d / "run" / "checkpoint"
+
+
+@pytest.fixture(scope="module")
+def base_ckpt(tmp_path_factory) -> Path:
+    return _pretrain(tmp_path_factory.mktemp("base"), 2, 32, "--eval-interval", "2")
 
 
 @pytest.fixture(scope="module")
@@ -406,34 +387,7 @@ def test_resume_onto_a_different_architecture_is_refused(
 ):
     d = tmp_path / "other"
     d.mkdir()
-    (d / "text.txt").write_text(TEXT)
-    argv = [
-        "train",
-        "--data",
-        str(d / "text.txt"),
-        "--out-dir",
-        str(d / "run"),
-        "--max-iters",
-        "1",
-        "--batch-size",
-        "2",
-        "--eval-iters",
-        "1",
-        "--n-layers",
-        "1",
-        "--n-heads",
-        "2",
-        "--d-model",
-        "16",
-        "--max-seq-len",
-        "96",
-        "--sample-tokens",
-        "0",
-        "--no-progress",
-        "--device",
-        "cpu",
-    ]
-    assert main(argv) == 0
+    other = str(_pretrain(d, 1, 16))  # another architecture (width 16, not 32)
     args = [
         "--data",
         data["cls"],
@@ -446,7 +400,6 @@ def test_resume_onto_a_different_architecture_is_refused(
         _run(tmp_path, "--checkpoint", str(base_ckpt), *args, "--max-iters", "2") == 0
     )
     capsys.readouterr()
-    other = str(d / "run" / "checkpoint")
     assert (
         _run(tmp_path, "--checkpoint", other, *args, "--max-iters", "4", "--resume")
         == 2
