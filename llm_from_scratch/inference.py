@@ -41,7 +41,8 @@ def forward_cached(
     last_only: bool = False,
 ) -> torch.Tensor:
     """Logits (B, T, V) of the new tokens `idx` (B, T) that follow the `cache.pos`
-    cached ones (B, 1, V) with `last_only`); advances the cache. No input checks: the
+    cached ones ((B, 1, V), the last position's only, with `last_only`); advances the
+    cache. No input checks: the
     decoding loops below check once per call, not once per token."""
     T = idx.size(1)
     x = model.wte(idx) + model.wpe.weight[cache.pos : cache.pos + T]
