@@ -25,15 +25,14 @@ import time
 
 import torch
 
-from llm_from_scratch.checkpoint import save_hf, to_hf
 from llm_from_scratch.config import GPTConfig, preset
-from llm_from_scratch.generation import generate
-from llm_from_scratch.inference import (
+from llm_from_scratch.fast_decoding import (
     greedy_decode,
     model_bytes,
     quantize_int8,
     speculative_decode,
 )
+from llm_from_scratch.generation import generate
 from llm_from_scratch.model import GPT
 
 CONFIGS = {"gpt2": lambda: preset("gpt2"), "seed": lambda: GPTConfig(dropout=0.0), "spec": None}
@@ -66,7 +65,7 @@ def bench(name: str, new_tokens: int, rounds: int, prompt_len: int, compile_: bo
     torch.manual_seed(0)
     ours = GPT(CONFIGS[name]()).eval()
     with tempfile.TemporaryDirectory() as d:
-        save_hf(ours, d)
+        ours.save_hf(d)
         hf = GPT2LMHeadModel.from_pretrained(d).eval()
     hf.generation_config.eos_token_id = None                       # never stop early: exactly new_tokens tokens
     ids = torch.randint(0, ours.cfg.vocab_size, (1, prompt_len), generator=torch.Generator().manual_seed(1))
@@ -109,8 +108,9 @@ def bench(name: str, new_tokens: int, rounds: int, prompt_len: int, compile_: bo
 def bench_spec(new_tokens: int, rounds: int, train_iters: int, ks: list[int]) -> None:
     import tempfile
 
+    from llm_from_scratch.config import TrainConfig
     from llm_from_scratch.tokenizer import encode
-    from llm_from_scratch.trainer import TrainConfig, train
+    from llm_from_scratch.trainer import train
     def fit(cfg):
         tc = TrainConfig(out_dir=tempfile.mkdtemp(), max_iters=train_iters, warmup_iters=min(50, train_iters // 4),
                          eval_interval=train_iters, eval_iters=20, ckpt_interval=train_iters, log_interval=train_iters)
@@ -123,7 +123,7 @@ def bench_spec(new_tokens: int, rounds: int, train_iters: int, ks: list[int]) ->
           f"({draft.num_params():,} params, val loss {rd.val_loss:.3f}) in {time.perf_counter() - t0:.0f} s", flush=True)
     ids = torch.tensor([encode(rt.tokenizer, "ROMEO:")])
     n = min(new_tokens, target.cfg.max_seq_len - ids.size(1))
-    hf_t, hf_d = to_hf(target), to_hf(draft)
+    hf_t, hf_d = target.to_hf(), draft.to_hf()
     kw = dict(attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=n, min_new_tokens=n,
               eos_token_id=None, pad_token_id=0)
     runs = {"HF generate()": lambda: hf_t.generate(ids, **kw),

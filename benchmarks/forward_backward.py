@@ -28,10 +28,9 @@ import time
 
 import torch
 
-from llm_from_scratch.checkpoint import hf_state_dict
 from llm_from_scratch.config import GPTConfig
 from llm_from_scratch.fast import LowMemoryLoss, peak_memory
-from llm_from_scratch.model import GPT
+from llm_from_scratch.model import GPT, hf_state_dict
 
 CONFIGS = {  # name: (GPTConfig fields, batch size); the sequence length T is max_seq_len
     "char-small": (dict(vocab_size=65, max_seq_len=64, n_layers=4, n_heads=4, d_model=128), 12),

@@ -1,4 +1,5 @@
-"""Scaled dot-product attention, the causal mask and multi-head self-attention: the one layer in which tokens look at each other.
+"""Scaled dot-product attention, the causal mask and multi-head self-attention:
+the one layer in which tokens look at each other.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/attention.html.md"""
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .generation_config import GenerationConfig
+from .config import GenerationConfig
 
 # %% auto #0
 __all__ = ['beam_search']

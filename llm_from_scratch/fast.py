@@ -9,25 +9,26 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/fast.html.md"""
 # %% ../nbs/08_fast.ipynb #0673c7b1
 from __future__ import annotations
 
+from collections.abc import Callable
 import contextlib
 import ctypes
 import math
 import os
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, cast
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
+from .config import TrainConfig
 from .model import GPT, _check_targets, check_ids
 
 # %% auto #0
 __all__ = ['time_split', 'best_seconds', 'measure_machine', 'ChunkedCrossEntropy', 'chunked_cross_entropy', 'hidden_states',
-           'LowMemoryLoss', 'peak_memory']
+           'LowMemoryLoss', 'low_memory', 'peak_memory']
 
 # %% ../nbs/08_fast.ipynb #9ee50eaf
 _MATMULS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::_weight_int8pack_mm")
@@ -214,6 +215,14 @@ class LowMemoryLoss(nn.Module):
         return logits, F.cross_entropy(
             logits.flatten(0, 1), targets.flatten().long(), ignore_index=-100
         )
+
+
+def low_memory(model: GPT, tc: TrainConfig) -> nn.Module:
+    """Chapter 5's `train(..., wrap=low_memory)`: `model` with `tc`'s memory savers
+    (`loss_chunk_size`, `checkpoint_blocks`), or `model` itself when both are off."""
+    if not (tc.loss_chunk_size or tc.checkpoint_blocks):
+        return model
+    return LowMemoryLoss(model, tc.loss_chunk_size, tc.checkpoint_blocks)
 
 # %% ../nbs/08_fast.ipynb #67ddfb65
 def _rss() -> int:

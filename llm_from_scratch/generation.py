@@ -19,18 +19,20 @@ import torch.nn.functional as F
 
 from .attention import KVCache
 from .beam import beam_search
-from .config import format_bytes, memory_limit
-from .generation_config import GenerationConfig, GenerationError
-from .generation_config import with_options
+from llm_from_scratch.config import (
+    GenerationConfig,
+    GenerationError,
+    format_bytes,
+    memory_limit,
+    with_options,
+)
 from .model import GPT, ModelInputError, check_ids, eval_mode
 from .tokenizer import Tokenizer, decode
 
-# names that moved to `generation_config` keep working from here
-_all_ = ["GenerationConfig", "GenerationError"]
 
 # %% auto #0
 __all__ = ['top_k_filter', 'top_p_filter', 'penalize_repetition', 'block_repeated_ngrams', 'process_logits', 'DecodeContext',
-           'DecodePlan', 'generate', 'stream', 'decode_stream', 'GenerationConfig', 'GenerationError']
+           'DecodePlan', 'generate', 'stream', 'decode_stream']
 
 # %% ../nbs/06_generation.ipynb #0fc4bd91
 def top_k_filter(

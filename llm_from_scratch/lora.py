@@ -8,21 +8,26 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/lora.html.md"""
 # %% ../nbs/07b_lora.ipynb #7b000003
 from __future__ import annotations
 
+from collections.abc import Sequence
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+import torch.nn.functional as F
 
-from .checkpoint import atomic_write
-from .finetune import FinetuneError
+from .checkpoints import STATE_FILE, load_checkpoint
+from .config import config_from_dict
+from .files import atomic_write, read_json, read_safetensors
+from .finetune import FinetuneError, to_classifier
+from .model import GPT, load_state
+from .tokenizer import Tokenizer
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'LoRALinear', 'add_lora', 'merge_lora', 'save_adapters', 'load_adapters']
+__all__ = ['LORA_TARGETS', 'LoRALinear', 'add_lora', 'merge_lora', 'save_adapters', 'load_adapters', 'apply_finetune',
+           'build_finetuned', 'finetune_settings', 'load_finetuned']
 
 # %% ../nbs/07b_lora.ipynb #2c086775
 class LoRALinear(nn.Linear):
@@ -164,3 +169,51 @@ def load_adapters(
         with torch.no_grad():
             own[k].copy_(v)
     return model, info
+
+# %% ../nbs/07b_lora.ipynb #6d9a4d62
+def apply_finetune(model: GPT, meta: dict[str, Any]) -> GPT:
+    """Give a base GPT the shape `meta` describes: a classification head, LoRA layers
+    (in place)."""
+    if meta["task"] == "classify":
+        to_classifier(model, len(meta["labels"]))
+    if meta.get("lora"):
+        trainable = ("lm_head",) if meta["task"] == "classify" else ()
+        lora = meta["lora"]
+        add_lora(model, lora["r"], lora["lora_alpha"], 0.0, LORA_TARGETS, trainable)
+    return model
+
+
+def build_finetuned(path: Path) -> GPT:
+    """The model of checkpoint directory `path`, fine-tuned or not (a `load` for
+    `load_checkpoint`)."""
+    meta = read_json(path / STATE_FILE).get("finetune")
+    model = GPT(config_from_dict(read_json(path / "config.json")))
+    if meta:
+        apply_finetune(model, meta)
+    wfile = path / "model.safetensors"
+    return load_state(model, read_safetensors(wfile), str(wfile))
+
+
+def finetune_settings(ckpt_dir: str | Path) -> dict[str, Any] | None:
+    """The fine-tuning settings recorded in a checkpoint (or run directory); None if
+    there are none."""
+    path = Path(ckpt_dir)
+    if not (path / STATE_FILE).is_file():
+        path = path / "checkpoint"
+    try:
+        meta = json.loads((path / STATE_FILE).read_text()).get("finetune")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def load_finetuned(ckpt_dir: str | Path) -> tuple[GPT, Tokenizer, dict[str, Any]]:
+    """(model in eval mode with LoRA merged, tokenizer, fine-tuning settings) of a
+    `finetune` checkpoint."""
+    ck = load_checkpoint(ckpt_dir, load=build_finetuned)
+    if "finetune" not in ck.state:
+        raise FinetuneError(
+            f"{ck.path} is not a fine-tuned checkpoint (written by `train`)"
+        )
+    model = cast(GPT, merge_lora(ck.model))
+    return model.eval(), ck.tokenizer, ck.state["finetune"]

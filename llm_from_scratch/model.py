@@ -1,4 +1,5 @@
-"""GPT-2 assembled: embeddings, a stack of blocks, a tied output head; its loss and size; input checks and eval mode.
+"""GPT-2 assembled: embeddings, a stack of blocks, a tied output
+head; its loss and size; input checks and eval mode.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/gpt_model.html.md"""
 
@@ -7,22 +8,140 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/gpt_model.html.md"""
 # %% ../nbs/04_gpt_model.ipynb #94e8d69e
 from __future__ import annotations
 
-import contextlib
-import math
 from collections.abc import Iterator
+import contextlib
+import dataclasses
+import math
+from pathlib import Path
 from typing import Any, cast
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+import torch.nn.functional as F
 
 from .attention import KVCache
 from .config import ConfigError, GPTConfig, LLMError
+from llm_from_scratch.files import (
+    CheckpointError,
+    fetch_pretrained,
+    read_json,
+    read_safetensors,
+    save_json,
+    save_weights,
+)
 from .transformer import Block, LayerNorm
 
 # %% auto #0
-__all__ = ['ModelInputError', 'check_ids', 'GPT', 'eval_mode', 'config_from_hf', 'hf_config', 'from_hf_state_dict',
+__all__ = ['GPT', 'ModelInputError', 'check_ids', 'eval_mode', 'load_state', 'config_from_hf', 'hf_config', 'from_hf_state_dict',
            'hf_state_dict']
+
+# %% ../nbs/04_gpt_model.ipynb #17d18642
+class GPT(nn.Module):
+    """GPT-2-style decoder: token + position embeddings, `n_layers` pre-norm blocks,
+    final LayerNorm, tied LM head."""
+
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.cfg = cfg.validate()
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)  # token embeddings
+        self.wpe = nn.Embedding(cfg.max_seq_len, cfg.d_model)  # learned positions
+        self.drop = nn.Dropout(cfg.dropout)
+        self.h = nn.ModuleList([Block(cfg, i) for i in range(cfg.n_layers)])
+        self.ln_f = LayerNorm(cfg.d_model, cfg.bias, cfg.layer_norm_eps)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight  # weight tying: one matrix, both ends
+        self.apply(self._init_weights)
+        for (
+            name,
+            p,
+        ) in self.named_parameters():  # GPT-2: std 0.02/sqrt(2L) into the stream
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layers))
+
+    @staticmethod
+    def _init_weights(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def num_params(self, embeddings: bool = True) -> int:
+        """Number of parameters (tied weights counted once); without token/position
+        embeddings if `embeddings=False`."""
+        n = sum(p.numel() for p in self.parameters())
+        return (
+            n if embeddings else n - self.wte.weight.numel() - self.wpe.weight.numel()
+        )
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        kv_cache: KVCache | None = None,
+        last_only: bool = False,
+        check: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits (B, T, vocab) for token ids `idx` (B, T), and the mean cross-entropy
+        loss when `targets` is given (-100 targets are ignored).
+
+        With a `kv_cache`, `idx` holds only the new tokens: positions continue from
+        `kv_cache.pos`, which is advanced. `last_only=True` computes the last position's
+        logits only. `check=False` skips the input checks (for decoding loops that
+        checked their prompt once)."""
+        past = kv_cache.pos if kv_cache is not None else 0
+        if check:
+            check_ids(idx, self.cfg.vocab_size, self.cfg.max_seq_len, past)
+            if targets is not None:
+                _check_targets(targets, idx, self.cfg.vocab_size)
+        B, T = idx.shape
+        pos = torch.arange(past, past + T, device=idx.device)
+        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
+        for block in self.h:
+            x = block(x, kv_cache)
+        if kv_cache is not None:
+            kv_cache.pos += T
+        x = self.ln_f(x)
+        if targets is None:
+            return self.lm_head(x[:, -1:] if last_only else x), None
+        logits = self.lm_head(x)  # (B, T, vocab)
+        loss = F.cross_entropy(
+            logits.view(B * T, -1), targets.reshape(B * T).long(), ignore_index=-100
+        )
+        return logits, loss
+
+    @torch.no_grad()
+    def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """Attention weights of every layer for `idx`: a list of (B, n_heads, T, T)
+        tensors (computed with the hand-written attention path)."""
+        attns = [cast(Block, b).attn for b in self.h]
+        for a in attns:
+            a.save_weights = True
+        try:
+            self(idx)
+            return [cast(torch.Tensor, a.weights) for a in attns]
+        finally:
+            for a in attns:
+                a.save_weights, a.weights = False, None
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | Path = "gpt2", dropout: float | None = None
+    ) -> GPT:
+        """GPT-2's weights in our GPT, in eval mode: a local Hugging Face directory
+        (config.json + model.safetensors) or a Hub name ('gpt2', 'gpt2-medium', ...).
+        The reading and the mapping are below, in "Loading GPT-2's weights"."""
+        return _load_gpt2(name_or_path, dropout)
+
+    def save_hf(self, path: str | Path) -> Path:
+        """Save as a Hugging Face GPT-2 directory that
+        `GPT2LMHeadModel.from_pretrained(path)` loads."""
+        return _save_gpt2(self, path)
+
+    def to_hf(self) -> Any:
+        """The same model as a Hugging Face `transformers.GPT2LMHeadModel` (needs
+        `transformers`), in eval mode."""
+        return _gpt2_to_hf(self)
+
 
 # %% ../nbs/04_gpt_model.ipynb #2bb14c9d
 class ModelInputError(LLMError, ValueError):
@@ -87,108 +206,6 @@ def _check_targets(targets: Any, idx: torch.Tensor, vocab_size: int) -> None:
     if hi >= vocab_size or (lo < 0 and bool(((targets < 0) & (targets != -100)).any())):
         raise ModelInputError(f"targets must be in [0, {vocab_size}) or -100 (ignored)")
 
-# %% ../nbs/04_gpt_model.ipynb #17d18642
-class GPT(nn.Module):
-    """GPT-2-style decoder: token + position embeddings, `n_layers` pre-norm blocks,
-    final LayerNorm, tied LM head."""
-
-    def __init__(self, cfg: GPTConfig):
-        super().__init__()
-        self.cfg = cfg.validate()
-        self.wte = nn.Embedding(cfg.vocab_size, cfg.d_model)  # token embeddings
-        self.wpe = nn.Embedding(cfg.max_seq_len, cfg.d_model)  # learned positions
-        self.drop = nn.Dropout(cfg.dropout)
-        self.h = nn.ModuleList([Block(cfg, i) for i in range(cfg.n_layers)])
-        self.ln_f = LayerNorm(cfg.d_model, cfg.bias, cfg.layer_norm_eps)
-        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
-        self.lm_head.weight = self.wte.weight  # weight tying: one matrix, both ends
-        self.apply(self._init_weights)
-        for (
-            name,
-            p,
-        ) in self.named_parameters():  # GPT-2: std 0.02/sqrt(2L) into the stream
-            if name.endswith("c_proj.weight"):
-                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layers))
-        self._head_t: torch.Tensor | None = None  # inference copy of lm_head.weight.T
-        self._head_key: tuple[Any, ...] | None = None
-
-    @staticmethod
-    def _init_weights(m: nn.Module) -> None:
-        if isinstance(m, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        if isinstance(m, nn.Linear) and m.bias is not None:
-            nn.init.zeros_(m.bias)
-
-    def num_params(self, embeddings: bool = True) -> int:
-        """Number of parameters (tied weights counted once); without token/position
-        embeddings if `embeddings=False`."""
-        n = sum(p.numel() for p in self.parameters())
-        return (
-            n if embeddings else n - self.wte.weight.numel() - self.wpe.weight.numel()
-        )
-
-    def forward(
-        self,
-        idx: torch.Tensor,
-        targets: torch.Tensor | None = None,
-        kv_cache: KVCache | None = None,
-        last_only: bool = False,
-        check: bool = True,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits (B, T, vocab) for token ids `idx` (B, T), and the mean cross-entropy
-        loss when `targets` is given (-100 targets are ignored).
-
-        With a `kv_cache`, `idx` holds only the new tokens: positions continue from
-        `kv_cache.pos`, which is advanced. `last_only=True` computes the last position's
-        logits only. `check=False` skips the input checks (for decoding loops that
-        checked their prompt once)."""
-        past = kv_cache.pos if kv_cache is not None else 0
-        if check:
-            check_ids(idx, self.cfg.vocab_size, self.cfg.max_seq_len, past)
-            if targets is not None:
-                _check_targets(targets, idx, self.cfg.vocab_size)
-        B, T = idx.shape
-        pos = torch.arange(past, past + T, device=idx.device)
-        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
-        for block in self.h:
-            x = block(x, kv_cache)
-        if kv_cache is not None:
-            kv_cache.pos += T
-        x = self.ln_f(x)
-        if targets is None:
-            return self._logits(x[:, -1:] if last_only else x), None
-        logits = self.lm_head(x)  # (B, T, vocab)
-        loss = F.cross_entropy(
-            logits.view(B * T, -1), targets.reshape(B * T).long(), ignore_index=-100
-        )
-        return logits, loss
-
-    def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        # Inference on a few rows: x @ W^T with a contiguous copy of W^T streams memory
-        # ~2x faster than F.linear.
-        if torch.is_grad_enabled() or x.shape[0] * x.shape[1] > 16:
-            return self.lm_head(x)
-        w = self.lm_head.weight
-        key = (w.data_ptr(), w._version, w.dtype, w.device)
-        if self._head_key != key:
-            self._head_t, self._head_key = w.detach().t().contiguous(), key
-        assert self._head_t is not None
-        return x @ self._head_t
-
-    @torch.no_grad()
-    def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
-        """Attention weights of every layer for `idx`: a list of (B, n_heads, T, T)
-        tensors (computed with the hand-written attention path)."""
-        attns = [cast(Block, b).attn for b in self.h]
-        for a in attns:
-            a.save_weights = True
-        try:
-            self(idx)
-            return [cast(torch.Tensor, a.weights) for a in attns]
-        finally:
-            for a in attns:
-                a.save_weights, a.weights = False, None
-
 # %% ../nbs/04_gpt_model.ipynb #f9efac00
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
@@ -200,6 +217,36 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         yield model
     finally:
         model.train(was_training)
+
+# %% ../nbs/04_gpt_model.ipynb #04loadst
+def _tied_head(model: GPT) -> str | None:
+    # the name not to store: the LM head when it is the embedding matrix (a fine-tuned
+    # classifier's head is a separate matrix and is stored)
+    return "lm_head.weight" if model.lm_head.weight is model.wte.weight else None
+
+
+def load_state(
+    model: GPT, sd: dict[str, torch.Tensor], source: str = "checkpoint"
+) -> GPT:
+    """Copy tensors into `model`, checking that keys and shapes match exactly; errors
+    name the offending tensor. The LM head is skipped when it is tied to `wte`."""
+    skip = _tied_head(model)
+    own = {k: v for k, v in model.state_dict().items() if k != skip}
+    sd = {k: v for k, v in sd.items() if k != skip}
+    if missing := sorted(set(own) - set(sd)):
+        raise CheckpointError(f"{source} lacks tensor(s) {missing[:5]}")
+    if extra := sorted(set(sd) - set(own)):
+        raise CheckpointError(f"{source} has unexpected tensor(s) {extra[:5]}")
+    for k, v in sd.items():
+        if v.shape != own[k].shape:
+            raise CheckpointError(
+                f"{source}: tensor {k} has shape {tuple(v.shape)}, "
+                f"model expects {tuple(own[k].shape)}"
+            )
+    with torch.no_grad():
+        for k, v in sd.items():
+            own[k].copy_(v)
+    return model
 
 # %% ../nbs/04_gpt_model.ipynb #1d069eab
 # GPT-2 stores these four as TensorFlow-style Conv1D weights, (in, out): nn.Linear
@@ -286,3 +333,59 @@ def hf_state_dict(model: GPT) -> dict[str, torch.Tensor]:
         for k, v in model.state_dict().items()
         if k != "lm_head.weight"
     }
+
+# %% ../nbs/04_gpt_model.ipynb #04gpt2in
+def _load_gpt2(name_or_path: str | Path, dropout: float | None) -> GPT:
+    # GPT.from_pretrained: read the files, map the names, refuse what we lack
+    path = fetch_pretrained(name_or_path)
+    try:
+        cfg = config_from_hf(read_json(path / "config.json"))
+    except (KeyError, TypeError) as e:
+        raise CheckpointError(f"config.json in {path} lacks GPT-2 field {e}") from None
+    except LLMError as e:
+        raise CheckpointError(f"config.json in {path}: {e}") from None
+    if dropout is not None:
+        cfg = dataclasses.replace(cfg, dropout=dropout)
+    wfile = path / "model.safetensors"
+    if not wfile.exists() and (path / "pytorch_model.bin").exists():
+        raise CheckpointError(
+            f"{path} has only pytorch_model.bin (a pickle, which we never load); "
+            "re-save it with save_pretrained(..., safe_serialization=True)"
+        )
+    sd = from_hf_state_dict(read_safetensors(wfile))
+    head = sd.pop("lm_head.weight", None)
+    if (
+        head is not None
+        and "wte.weight" in sd
+        and not torch.equal(head, sd["wte.weight"])
+    ):
+        raise CheckpointError(
+            "checkpoint's lm_head.weight differs from wte.weight; "
+            "only tied GPT-2 heads are supported"
+        )
+    return load_state(GPT(cfg), sd, str(wfile)).eval()
+
+# %% ../nbs/04_gpt_model.ipynb #04gpt2out
+def _hf_config(model: GPT) -> dict[str, Any]:
+    try:
+        return hf_config(model.cfg)
+    except LLMError as e:
+        raise CheckpointError(str(e)) from None
+
+
+def _save_gpt2(model: GPT, path: str | Path) -> Path:  # GPT.save_hf
+    hf, path = _hf_config(model), Path(path)
+    save_weights(path / "model.safetensors", hf_state_dict(model), "pt")
+    save_json(path / "config.json", hf)
+    return path
+
+
+def _gpt2_to_hf(model: GPT) -> Any:  # GPT.to_hf
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    cfg = {k: v for k, v in _hf_config(model).items() if k != "model_type"}
+    hf = GPT2LMHeadModel(GPT2Config(**cfg))
+    missing, unexpected = hf.load_state_dict(hf_state_dict(model), strict=False)
+    if unexpected or set(missing) - {"lm_head.weight"}:
+        raise CheckpointError(f"cannot map {missing or unexpected}")
+    return hf.to(model.wte.weight.device).eval()

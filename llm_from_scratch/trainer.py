@@ -1,4 +1,5 @@
-"""Train the GPT: AdamW, LR schedule, gradient accumulation, exact-resume checkpoints and DDP.
+"""Train the GPT: AdamW, LR schedule, gradient accumulation,
+exact-resume checkpoints and DDP.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/training.html.md"""
 
@@ -7,46 +8,44 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/training.html.md"""
 # %% ../nbs/05_training.ipynb #1e5cd836
 from __future__ import annotations
 
+from collections.abc import Callable
 import contextlib
+from dataclasses import dataclass
 import functools
 import math
-import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+import time
 from typing import Any, cast
 
 import torch
-import torch.distributed as dist
 from torch import nn
+import torch.distributed as dist
 
-from .checkpoint import Checkpoint, recover_checkpoint, save_checkpoint
-from .config import GPTConfig, TrainConfig, command_name
+from .checkpoints import Checkpoint, recover_checkpoint, save_checkpoint
+from llm_from_scratch.config import (
+    ConfigError,
+    GPTConfig,
+    TrainConfig,
+    autocast_for,
+    resolve_device,
+)
 from .data import get_batches, mix_seed
 from .model import GPT, eval_mode
-from .run import Meter, TrainError, TrainInterrupted, TrainResult
-from .run import TrainSetup, append_metrics, loss_scaler
-from .run import check_memory, check_out_dir, load_data, make_tokenizer
-from .run import prepare_run, read_metrics, restore_optimizer
-from .run import start_metrics, truncate_metrics
-from .runtime import autocast_for, init_distributed, oom_size
-from .runtime import resolve_device, stop_signals
-from .storage import pause_for_tests
 from .tokenizer import Tokenizer
-
-_all_ = [  # moved to the run and runtime toolkits; still importable from here
-    "TrainError", "TrainInterrupted", "TrainSetup", "TrainResult", "make_tokenizer",
-    "load_data", "check_memory", "check_out_dir", "restore_optimizer", "read_metrics",
-    "truncate_metrics",
-    "init_distributed", "resolve_device", "autocast_for",
-]  # fmt: skip
+from llm_from_scratch.training_run import (
+    Meter,
+    RunSafety,
+    TrainResult,
+    TrainSetup,
+    init_distributed,
+    loss_scaler,
+    prepare_run,
+    restore_optimizer,
+    start_metrics,
+)
 
 # %% auto #0
-__all__ = ['configure_optimizer', 'get_lr', 'estimate_loss', 'train_step', 'resume_optimizer', 'train', 'TrainLoop', 'TrainError',
-           'TrainInterrupted', 'TrainSetup', 'TrainResult', 'make_tokenizer', 'load_data', 'check_memory',
-           'check_out_dir', 'restore_optimizer', 'read_metrics', 'truncate_metrics', 'init_distributed',
-           'resolve_device', 'autocast_for']
+__all__ = ['configure_optimizer', 'get_lr', 'estimate_loss', 'train_step', 'TrainLoop', 'train', 'resume_optimizer']
 
 # %% ../nbs/05_training.ipynb #b650c62b
 def configure_optimizer(
@@ -152,24 +151,125 @@ def train_step(
     optimizer.zero_grad(set_to_none=True)
     return total, norm
 
+# %% ../nbs/05_training.ipynb #3c824527
+@dataclass
+class TrainLoop(RunSafety):
+    """The training loop: its fixed parts as fields, a method per job (`lr`, `batch`,
+    `step`, `evaluate`, `save`), and `run`, from a step to `tc.max_iters`. What keeps
+    the run safe (checkpoints only from finite weights, Ctrl-C, out of memory, the kill
+    drill) is `RunSafety`'s, in the training-run module. Chapter 7's `FinetuneLoop`
+    subclasses it."""
+
+    model: nn.Module  # what trains: the model, compiled and/or wrapped in DDP
+    raw: GPT  # the model itself (evaluated and saved)
+    opt: torch.optim.Optimizer
+    s: TrainSetup
+    tc: TrainConfig
+    device: torch.device
+    rank: int
+    world: int
+    metrics: Path
+
+    def lr(self, step: int) -> float:
+        """The learning rate of `step` (`get_lr` with `tc`'s schedule)."""
+        tc = self.tc
+        decay = tc.lr_decay_iters or tc.max_iters
+        return get_lr(step, tc.lr, tc.min_lr, tc.warmup_iters, decay)
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's inputs and targets (accum, B, T) at `step`: a pure function of
+        (seed, step). Fine-tuning (chapter 7) overrides it, `evaluate` and `save`."""
+        tc, T = self.tc, self.raw.cfg.max_seq_len
+        return get_batches(self.s.train_data, T, tc.batch_size, tc.grad_accum_steps,
+                           step, tc.seed, self.rank, self.world)  # fmt: skip
+
+    def step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """One optimizer step: (loss, gradient norm, tokens seen by all processes)."""
+        tc = self.tc
+        X, Y = (t.to(self.device) for t in self.batch(step))
+        torch.manual_seed(mix_seed(tc.seed, step, self.rank + 1))  # dropout masks
+        amp = autocast_for(self.device, tc.dtype)
+        loss, norm = train_step(
+            self.model, self.opt, X, Y, self.lr(step), tc.grad_clip, amp, self.scaler
+        )
+        if self.scaler is not None:  # an overflowed fp16 step was skipped: no harm done
+            norm = torch.nan_to_num(norm, nan=0.0, posinf=0.0)
+        return loss, norm, X.numel() * self.world
+
+    def evaluate(self) -> float:
+        """The validation loss: `estimate_loss` on the validation split."""
+        tc, amp = self.tc, autocast_for(self.device, self.tc.dtype)
+        return estimate_loss(self.raw, self.s.val_data, self.raw.cfg.max_seq_len,
+                             tc.batch_size, tc.eval_iters, tc.seed, self.device, amp,
+                             self.rank, self.world)  # fmt: skip
+
+    def save(self, step: int, **losses: float | None) -> None:
+        """Write the checkpoint of `step` (atomically, replacing the previous one)."""
+        save_checkpoint(self.s.ckpt_dir, self.raw, self.opt, self.s.tokenizer, self.tc,
+                        step, **self.scaler_state(), **losses)  # fmt: skip
+
+    def run(
+        self, step: int, progress: bool, print_fn: Callable[[str], None]
+    ) -> tuple[int, float | None, float | None]:
+        """Train from `step` to `max_iters`: returns the last step and the last losses.
+        Ctrl-C (SIGINT) or SIGTERM stops after the current step, with a checkpoint
+        of it."""
+        from tqdm.auto import tqdm
+
+        tc, meter = self.tc, Meter(self.device, self.world)
+        bar = tqdm(total=tc.max_iters, initial=step,
+                   disable=not progress or self.rank != 0,
+                   desc="train", unit="step", dynamic_ncols=True)  # fmt: skip
+        say = bar.write if progress else print_fn
+        train_loss = val_loss = None
+        with self.guarded(), bar:
+            if step == 0:
+                val_loss = self.evaluate()
+                self.log(dict(step=0, val_loss=val_loss, lr=self.lr(0)))
+            while step < tc.max_iters:
+                t0, lr = time.perf_counter(), self.lr(step)
+                meter.add(*self.step(step), step + 1)
+                step, row = step + 1, {}
+                if step % tc.log_interval == 0 or step == tc.max_iters:
+                    self.diverged(meter)
+                    row = meter.row(t0, lr)
+                    train_loss = row["train_loss"]
+                    tok_s = f"{row['tokens_per_sec']:,.0f}"
+                    bar.set_postfix(
+                        loss=f"{train_loss:.3f}", tok_s=tok_s, refresh=False
+                    )
+                else:
+                    meter.time(t0)
+                if step % tc.eval_interval == 0 or step == tc.max_iters:
+                    self.diverged(meter)
+                    val_loss = row["val_loss"] = self.evaluate()
+                    row.setdefault("lr", lr)
+                    if self.rank == 0:
+                        seen = "" if train_loss is None else (
+                            f"train loss {train_loss:.4f}, "
+                        )
+                        say(f"step {step}: {seen}val loss {val_loss:.4f}")
+                if row:
+                    self.log(dict(step=step, **row))
+                if step % tc.ckpt_interval == 0 or step == tc.max_iters:
+                    self.checkpoint(
+                        step, meter, train_loss=train_loss, val_loss=val_loss
+                    )
+                bar.update(1)
+                self.after_step(step, meter, train_loss=train_loss, val_loss=val_loss)
+        return step, train_loss, val_loss
+
+    @functools.cached_property
+    def scaler(self) -> torch.amp.GradScaler | None:
+        """The fp16 loss scaler (chapter 8), with the checkpoint's state on resume;
+        None unless the run trains in fp16."""
+        return loss_scaler(self.device, self.tc.dtype, self.s.checkpoint)
+
+    def scaler_state(self) -> dict[str, Any]:
+        """What a checkpoint keeps of the loss scaler: nothing unless fp16."""
+        return {} if self.scaler is None else {"grad_scaler": self.scaler.state_dict()}
+
 # %% ../nbs/05_training.ipynb #3c824526
-def resume_optimizer(
-    raw: GPT, tc: TrainConfig, ck: Checkpoint | None, device: torch.device
-) -> tuple[torch.optim.Optimizer, int]:
-    """AdamW for `raw` as `tc` sets it, with checkpoint `ck`'s state when resuming
-    (`tc`'s betas and weight decay win); and the step to start from."""
-    opt = configure_optimizer(
-        raw, tc.lr, tc.weight_decay, (tc.beta1, tc.beta2), device.type
-    )
-    if ck is None:
-        return opt, 0
-    restore_optimizer(opt, ck)
-    for g in opt.param_groups:
-        g["betas"] = (tc.beta1, tc.beta2)  # these may be changed on resume
-    opt.param_groups[0]["weight_decay"] = tc.weight_decay
-    return opt, ck.step
-
-
 def train(
     cfg: GPTConfig | None = None,
     tc: TrainConfig | None = None,
@@ -181,11 +281,19 @@ def train(
     text: str | None = None,
     tokenizer: Tokenizer | None = None,
     checkpoint: Checkpoint | None = None,
+    wrap: Callable[[GPT, TrainConfig], nn.Module] | None = None,
 ) -> TrainResult:
     """Train a GPT as `tc` says, in one process or as one rank of a `torchrun` job;
     returns the trained model. `text`, `tokenizer` and `checkpoint` (to resume from) may
-    be passed in when the caller has already loaded them, so nothing is read twice."""
+    be passed in when the caller has already loaded them, so nothing is read twice.
+    `wrap(model, tc)` returns what trains in the model's place (chapter 8's
+    `low_memory` applies `tc.loss_chunk_size` and `tc.checkpoint_blocks`)."""
     tc = tc or TrainConfig()
+    if (tc.loss_chunk_size or tc.checkpoint_blocks) and wrap is None:
+        raise ConfigError(
+            "`loss_chunk_size` and `checkpoint_blocks` are chapter 8's memory savers: "
+            "pass wrap=llm_from_scratch.fast.low_memory (the train command does)"
+        )
     rank, local_rank, world = init_distributed()
     device = resolve_device(tc.device, local_rank)
     if device.type == "cuda":
@@ -203,11 +311,7 @@ def train(
             print_fn(f"resuming at step {s.checkpoint.step} from {s.ckpt_dir}")
     raw = s.model.to(device).train()
     opt, step = resume_optimizer(raw, tc, s.checkpoint, device)
-    model: nn.Module = raw
-    if tc.loss_chunk_size or tc.checkpoint_blocks:  # chapter 8's memory savers
-        from llm_from_scratch.fast import LowMemoryLoss
-
-        model = LowMemoryLoss(raw, tc.loss_chunk_size, tc.checkpoint_blocks)
+    model = raw if wrap is None else wrap(raw, tc)  # e.g. chapter 8's memory savers
     if tc.compile:
         model = torch.compile(model)  # type: ignore[assignment]
     if world > 1:
@@ -223,194 +327,20 @@ def train(
         dist.barrier()
     return TrainResult(raw.eval(), s.tokenizer, step, train_loss, val_loss, s.ckpt_dir)
 
-# %% ../nbs/05_training.ipynb #3c824527
-@dataclass
-class TrainLoop:
-    """The training loop: its fixed parts as fields, a method per job (`batch`,
-    `step`, `evaluate`, `save`, `checkpoint`), and `run`, from a step to
-    `tc.max_iters`. Chapter 7's `FinetuneLoop` subclasses it."""
 
-    model: nn.Module  # what trains: the model, compiled and/or wrapped in DDP
-    raw: GPT  # the model itself (evaluated and saved)
-    opt: torch.optim.Optimizer
-    s: TrainSetup
-    tc: TrainConfig
-    device: torch.device
-    rank: int
-    world: int
-    metrics: Path
-    # plain attributes, not fields (chapter 7's loop adds fields of its own):
-    saved = None  # step of the newest checkpoint on disk (None: none yet)
-    stop = False  # Ctrl-C: save and stop after the current step
+def resume_optimizer(
+    raw: GPT, tc: TrainConfig, ck: Checkpoint | None, device: torch.device
+) -> tuple[torch.optim.Optimizer, int]:
+    """AdamW for `raw` as `tc` sets it, with checkpoint `ck`'s state when resuming
+    (`tc`'s betas and weight decay win); and the step to start from."""
+    opt = configure_optimizer(
+        raw, tc.lr, tc.weight_decay, (tc.beta1, tc.beta2), device.type
+    )
+    if ck is None:
+        return opt, 0
+    restore_optimizer(opt, ck)
+    for g in opt.param_groups:
+        g["betas"] = (tc.beta1, tc.beta2)  # these may be changed on resume
+    opt.param_groups[0]["weight_decay"] = tc.weight_decay
+    return opt, ck.step
 
-    def lr(self, step: int) -> float:
-        """The learning rate of `step` (`get_lr` with `tc`'s schedule)."""
-        tc = self.tc
-        decay = tc.lr_decay_iters or tc.max_iters
-        return get_lr(step, tc.lr, tc.min_lr, tc.warmup_iters, decay)
-
-    def evaluate(self) -> float:
-        """The validation loss: `estimate_loss` on the validation split."""
-        tc, amp = self.tc, autocast_for(self.device, self.tc.dtype)
-        return estimate_loss(self.raw, self.s.val_data, self.raw.cfg.max_seq_len,
-                             tc.batch_size, tc.eval_iters, tc.seed, self.device, amp,
-                             self.rank, self.world)  # fmt: skip
-
-    def log(self, row: dict[str, Any]) -> None:
-        """Append a metrics row (rank 0 only)."""
-        if self.rank == 0:
-            append_metrics(self.metrics, row)
-
-    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """This process's inputs and targets (accum, B, T) at `step`: a pure function of
-        (seed, step). Fine-tuning (chapter 7) overrides it, `evaluate` and `save`."""
-        tc, T = self.tc, self.raw.cfg.max_seq_len
-        return get_batches(self.s.train_data, T, tc.batch_size, tc.grad_accum_steps,
-                           step, tc.seed, self.rank, self.world)  # fmt: skip
-
-    @functools.cached_property
-    def scaler(self) -> torch.amp.GradScaler | None:
-        """The fp16 loss scaler (chapter 8), with the checkpoint's state on resume;
-        None unless the run trains in fp16."""
-        return loss_scaler(self.device, self.tc.dtype, self.s.checkpoint)
-
-    def scaler_state(self) -> dict[str, Any]:
-        """What a checkpoint keeps of the loss scaler: nothing unless fp16."""
-        return {} if self.scaler is None else {"grad_scaler": self.scaler.state_dict()}
-
-    def save(self, step: int, **losses: float | None) -> None:
-        """Write the checkpoint of `step` (atomically, replacing the previous one)."""
-        save_checkpoint(self.s.ckpt_dir, self.raw, self.opt, self.s.tokenizer, self.tc,
-                        step, **self.scaler_state(), **losses)  # fmt: skip
-
-    def step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """One optimizer step: (loss, gradient norm, tokens seen by all processes)."""
-        tc = self.tc
-        X, Y = (t.to(self.device) for t in self.batch(step))
-        torch.manual_seed(mix_seed(tc.seed, step, self.rank + 1))  # dropout masks
-        amp = autocast_for(self.device, tc.dtype)
-        loss, norm = train_step(
-            self.model, self.opt, X, Y, self.lr(step), tc.grad_clip, amp, self.scaler
-        )
-        if self.scaler is not None:  # an overflowed fp16 step was skipped: no harm done
-            norm = torch.nan_to_num(norm, nan=0.0, posinf=0.0)
-        return loss, norm, X.numel() * self.world
-
-    def resume_hint(self, lower_lr: bool = False) -> str:
-        """What to type to go on from the newest checkpoint (with a lower `lr`)."""
-        lr = f" --lr {self.tc.lr / 10:g}" if lower_lr else ""
-        if self.saved is None:  # nothing to resume: start again
-            return f"no checkpoint was written yet; start again{lr and ' with' + lr}"
-        cmd = f"{command_name()} train --resume --out-dir {self.tc.out_dir}{lr}"
-        return f"the checkpoint of step {self.saved} is untouched; resume with: {cmd}"
-
-    def diverged(self, meter: Meter) -> None:
-        """Stop with a `TrainError` if a step so far had a non-finite loss or norm."""
-        step, loss, norm = meter.bad.tolist()
-        if step >= 0:
-            raise TrainError(
-                f"step {int(step)}: the loss is {loss:g} and the gradient norm "
-                f"{norm:g}, so training diverged and stopped without saving; "
-                + self.resume_hint(lower_lr=True)
-            )
-
-    def checkpoint(self, step: int, meter: Meter, **losses: float | None) -> None:
-        """`save` the checkpoint of `step` (rank 0), unless anything non-finite crept
-        in; a write that fails (disk full) is a `TrainError` that says what survives."""
-        self.diverged(meter)
-        if self.rank != 0 or self.saved == step:
-            return
-        if not all(torch.isfinite(p).all() for p in self.raw.parameters()):
-            raise TrainError(
-                f"step {step}: the weights hold nan or inf after the update, so "
-                "training diverged and stopped without saving; "
-                + self.resume_hint(lower_lr=True)
-            )
-        try:
-            self.save(step, **losses)
-        except OSError as e:
-            raise TrainError(
-                f"cannot save the checkpoint of step {step} in {self.s.ckpt_dir}: "
-                f"{e.strerror or e}; " + self.resume_hint() + " (once there is room)"
-            ) from None
-        self.saved = step
-
-    def request_stop(self) -> None:
-        """Ctrl-C or SIGTERM (see `stop_signals`): save and stop after this step."""
-        self.stop = True
-        msg = "interrupted: saving a checkpoint after this step"
-        print(msg, "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
-
-    def run(
-        self, step: int, progress: bool, print_fn: Callable[[str], None]
-    ) -> tuple[int, float | None, float | None]:
-        """Train from `step` to `max_iters`: returns the last step and the last losses.
-        Ctrl-C (SIGINT) or SIGTERM stops after the current step, with a checkpoint
-        of it."""
-        signals = stop_signals(self.request_stop) if self.world == 1 else None
-        try:
-            with signals or contextlib.nullcontext():
-                return self._run(step, progress, print_fn)
-        except Exception as e:
-            if (size := oom_size(e)) is None:
-                raise
-            cfg, tc = self.raw.cfg, self.tc
-            raise TrainError(
-                f"out of memory on {self.device}: torch could not allocate {size} for "
-                f"a model of {self.raw.num_params():,} parameters and micro-batches of "
-                f"`batch_size`={tc.batch_size} x `max_seq_len`={cfg.max_seq_len} "
-                "tokens; lower `batch_size` (raise `grad_accum_steps` to keep the "
-                "batch); " + self.resume_hint()
-            ) from None
-
-    def _run(
-        self, step: int, progress: bool, print_fn: Callable[[str], None]
-    ) -> tuple[int, float | None, float | None]:
-        from tqdm.auto import tqdm
-
-        tc, meter = self.tc, Meter(self.device, self.world)
-        bar = tqdm(total=tc.max_iters, initial=step,
-                   disable=not progress or self.rank != 0,
-                   desc="train", unit="step", dynamic_ncols=True)  # fmt: skip
-        say = bar.write if progress else print_fn
-        train_loss = val_loss = None
-        if step == 0:
-            val_loss = self.evaluate()
-            self.log(dict(step=0, val_loss=val_loss, lr=self.lr(0)))
-        while step < tc.max_iters:
-            t0, lr = time.perf_counter(), self.lr(step)
-            meter.add(*self.step(step), step + 1)
-            step, row = step + 1, {}
-            if step % tc.log_interval == 0 or step == tc.max_iters:
-                self.diverged(meter)
-                row = meter.row(t0, lr)
-                train_loss = row["train_loss"]
-                tok_s = f"{row['tokens_per_sec']:,.0f}"
-                bar.set_postfix(loss=f"{train_loss:.3f}", tok_s=tok_s, refresh=False)
-            else:
-                meter.time(t0)
-            if step % tc.eval_interval == 0 or step == tc.max_iters:
-                self.diverged(meter)
-                val_loss = row["val_loss"] = self.evaluate()
-                row.setdefault("lr", lr)
-                if self.rank == 0:
-                    seen = (
-                        "" if train_loss is None else f"train loss {train_loss:.4f}, "
-                    )
-                    say(f"step {step}: {seen}val loss {val_loss:.4f}")
-            if row:
-                self.log(dict(step=step, **row))
-            if step % tc.ckpt_interval == 0 or step == tc.max_iters:
-                self.checkpoint(step, meter, train_loss=train_loss, val_loss=val_loss)
-            bar.update(1)
-            pause_for_tests("step", step, until=lambda: self.stop)
-            if self.stop and step < tc.max_iters:
-                self.checkpoint(step, meter, train_loss=train_loss, val_loss=val_loss)
-                bar.close()
-                raise TrainInterrupted(
-                    f"interrupted after step {step}: saved a checkpoint in "
-                    f"{self.s.ckpt_dir}; resume with: {command_name()} train --resume "
-                    f"--out-dir {tc.out_dir}"
-                )
-        bar.close()
-        return step, train_loss, val_loss

@@ -1,4 +1,5 @@
-"""LayerNorm, the GELU activation, the position-wise MLP and residual connections, assembled into GPT-2's pre-norm block.
+"""LayerNorm, the GELU activation, the position-wise MLP and residual
+connections, assembled into GPT-2's pre-norm block.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/transformer_blocks.html.md"""
 

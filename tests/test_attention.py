@@ -13,13 +13,12 @@ from llm_from_scratch.attention import (
     causal_mask,
 )
 from llm_from_scratch.config import GPTConfig, LLMError
-from llm_from_scratch.viz import (
+from llm_from_scratch.teaching.explorers import (
     AttentionError,
     AttentionExplorer,
     attention_explorer,
-    plot_attention_heads,
-    token_labels,
 )
+from llm_from_scratch.teaching.maps import plot_attention_heads, token_labels
 
 
 def cfg_(**kw) -> GPTConfig:

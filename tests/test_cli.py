@@ -5,8 +5,8 @@ import argparse
 import pytest
 
 from llm_from_scratch import __version__
-from llm_from_scratch.cli import float_or_none, int_or_none, main
-from llm_from_scratch.flags import parse_bool
+from llm_from_scratch.commands.flags import float_or_none, int_or_none, parse_bool
+from llm_from_scratch.commands.main import main
 
 
 def test_version_help_and_unknown_command(capsys):

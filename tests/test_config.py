@@ -19,10 +19,9 @@ from llm_from_scratch.config import (
     quick_mode,
     read_config_file,
     save_config,
-    smallest_text_px,
-    use_course_style,
     write_config_file,
 )
+from llm_from_scratch.teaching.drawing import smallest_text_px, use_course_style
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".yml", ".toml", ".json"])

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from llm_from_scratch.checkpoint import load_checkpoint
+from llm_from_scratch.checkpoints import load_checkpoint
 from llm_from_scratch.config import ConfigError, GPTConfig, TrainConfig, preset
 from llm_from_scratch.fast import (
     LowMemoryLoss,
@@ -20,8 +20,7 @@ from llm_from_scratch.fast import (
     peak_memory,
     time_split,
 )
-from llm_from_scratch.generation import generate
-from llm_from_scratch.inference import (
+from llm_from_scratch.fast_decoding import (
     Int8Embedding,
     Int8Linear,
     dequantize,
@@ -32,8 +31,10 @@ from llm_from_scratch.inference import (
     speculative_accept,
     speculative_decode,
 )
+from llm_from_scratch.generation import generate
 from llm_from_scratch.model import GPT
-from llm_from_scratch.trainer import read_metrics, train
+from llm_from_scratch.trainer import train
+from llm_from_scratch.training_run import read_metrics
 
 # One torch thread for the whole module (shared fixture in tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -351,7 +352,7 @@ def test_fp16_overflowed_steps_are_skipped_not_divergence(corpus, tmp_path, monk
 
 
 def test_dtype_auto_and_float16(monkeypatch):
-    from llm_from_scratch.runtime import autocast_for, resolve_dtype
+    from llm_from_scratch.config import autocast_for, resolve_dtype
 
     assert resolve_dtype(torch.device("cpu")) == "float32"
     for capability, want in (((8, 0), "bfloat16"), ((9, 0), "bfloat16"), ((7, 5), "float16")):  # A100, H100, T4

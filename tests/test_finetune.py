@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from llm_from_scratch.cli import main
+from llm_from_scratch.commands.main import main
 from llm_from_scratch.config import GPTConfig
 from llm_from_scratch.finetune import (
     END,
@@ -23,11 +23,11 @@ from llm_from_scratch.finetune import (
     sft_example,
     to_classifier,
 )
-from llm_from_scratch.finetune_run import load_finetuned
 from llm_from_scratch.lora import (
     LoRALinear,
     add_lora,
     load_adapters,
+    load_finetuned,
     merge_lora,
     save_adapters,
 )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_from_scratch.cli import main
+from llm_from_scratch.commands.main import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

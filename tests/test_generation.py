@@ -19,17 +19,15 @@ from transformers.generation.logits_process import (  # noqa: E402
 )
 from transformers.utils import logging as hf_logging  # noqa: E402
 
-from llm_from_scratch.checkpoint import from_pretrained  # noqa: E402
-from llm_from_scratch.config import GPTConfig  # noqa: E402
-from llm_from_scratch.generation import (  # noqa: E402
+from llm_from_scratch.config import GenerationError, GPTConfig
+from llm_from_scratch.generation import (
     DecodeContext,
-    GenerationError,
     decode_stream,
     generate,
     process_logits,
     stream,
 )
-from llm_from_scratch.model import GPT  # noqa: E402
+from llm_from_scratch.model import GPT
 
 hf_logging.set_verbosity_error()
 V, EOS, PAD = 40, 10, 2   # tiny vocabulary; EOS is a token the seed-0 model emits (see test_eos_occurs)
@@ -49,7 +47,7 @@ def _pair(tmp_path_factory, seed: int, vocab: int = V, n_pos: int = 32):
             if p.dim() > 1: p.mul_(8.0)       # peaky distributions: greedy/beam choices far from ties
     d = tmp_path_factory.mktemp(f"hf{seed}")
     hf.save_pretrained(d)
-    return hf, from_pretrained(d)
+    return hf, GPT.from_pretrained(d)
 
 
 @pytest.fixture(scope="module")
@@ -329,7 +327,7 @@ def test_decode_stream_holds_back_partial_characters():
 
 @pytest.fixture(scope="module")
 def char_ckpt(tmp_path_factory):
-    from llm_from_scratch.checkpoint import save_checkpoint
+    from llm_from_scratch.checkpoints import save_checkpoint
     from llm_from_scratch.config import TrainConfig
     from llm_from_scratch.tokenizer import CharTokenizer
     tok = CharTokenizer("\n abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:.,!?")
@@ -341,7 +339,7 @@ def char_ckpt(tmp_path_factory):
 
 
 def test_cli_streams_from_checkpoint(char_ckpt, monkeypatch):
-    from llm_from_scratch.cli import main
+    from llm_from_scratch.commands.main import main
     d, m, tok = char_ckpt
     writes = []
 
@@ -365,7 +363,7 @@ def test_cli_streams_from_checkpoint(char_ckpt, monkeypatch):
 def test_cli_errors(char_ckpt, tmp_path, capsys):
     import shutil
 
-    from llm_from_scratch.cli import main
+    from llm_from_scratch.commands.main import main
     d, _, _ = char_ckpt
     broken = tmp_path / "broken"
     shutil.copytree(d, broken)
@@ -390,7 +388,7 @@ def test_cli_errors(char_ckpt, tmp_path, capsys):
 
 def test_cli_pretrained_gpt2_and_special_tokens(tmp_path, capsys):
     """--pretrained with a local HF directory (GPT-2 vocabulary, tiny width); special tokens need --allow-special."""
-    from llm_from_scratch.cli import main
+    from llm_from_scratch.commands.main import main
     torch.manual_seed(0)
     hf = GPT2LMHeadModel(GPT2Config(vocab_size=50257, n_positions=64, n_embd=8, n_layer=1, n_head=2))
     hf.save_pretrained(tmp_path / "gpt2-tiny")
@@ -404,7 +402,7 @@ def test_cli_pretrained_gpt2_and_special_tokens(tmp_path, capsys):
 
 def test_cli_generates_from_a_trained_checkpoint(tmp_path, monkeypatch):
     """End to end: `llm-from-scratch train` writes a checkpoint, `generate` streams from it (the run dir works too)."""
-    from llm_from_scratch.cli import main
+    from llm_from_scratch.commands.main import main
     out = tmp_path / "run"
     assert main(["train", "--preset", "tiny", "--max-iters", "2", "--eval-iters", "1", "--eval-interval", "2",
                  "--out-dir", str(out), "--no-progress", "--sample-tokens", "0"]) == 0

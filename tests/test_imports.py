@@ -1,140 +1,132 @@
-"""The package's layering: the core path (model, checkpoint, trainer, generation, cli) loads no teaching or notebook
-library and no teaching module, the model imports nothing above it, and each toolkit module imports only the layers
-below it: runtime, style <- config <- {data, tokenizer, storage, flags} ... <- checkpoint <- run <- trainer <-
-train_command <- cli; the drawing modules load no model. Names that moved still import from where they were. Each check
-runs in a fresh interpreter, so nothing imported by other tests can hide a regression."""
+"""The package's layout: the file listing is the reading order, and every import points down it.
+
+Reading order: the support floor under the chapters (config, files, data), the chapters' lesson modules in chapter
+order with the two support modules a trainer needs (checkpoints, training_run) just before chapter 5, then the commands
+and the teaching helpers, which nothing below them imports. No module re-exports a name defined in another one, the
+command line loads no teaching or notebook library, and the configuration floor needs no torch. The arrows are read
+from the source (ast), so a lazy import inside a function counts too."""
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-TEACHING = ("ipywidgets", "anywidget", "IPython", "matplotlib", "traitlets")
-TEACHING_MODULES = ("viz", "diagrams", "drawing", "maps", "quiz")  # beside the core path
+PKG = Path(__file__).resolve().parents[1] / "llm_from_scratch"
+SUPPORT_BELOW = ["config", "files", "data"]
+LESSONS = ["tokenizer", "attention", "transformer", "model", "trainer", "generation", "beam", "finetune", "lora",
+           "fast", "fast_decoding"]
+ORDER = [*SUPPORT_BELOW, "tokenizer", "attention", "transformer", "model", "checkpoints", "training_run",
+         *LESSONS[4:], "commands.flags", "commands.train", "commands.generate", "commands.finetune", "commands.main",
+         "teaching.drawing", "teaching.maps", "teaching.diagrams", "teaching.explorers", "teaching.quiz"]
+# The one arrow that points to a later chapter: chapter 6's `generate(num_beams=...)` is Hugging Face's single entry
+# point, and it calls chapter 6b's `beam_search`, which needs nothing of chapter 6 (only `GenerationConfig`).
+LATER_ALLOWED = {("generation", "beam")}
+TEACHING_LIBS = ("ipywidgets", "anywidget", "IPython", "matplotlib", "traitlets")
 
 
-def loaded_after(module: str) -> list[str]:
-    code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+def modules() -> dict[str, Path]:
+    out = {}
+    for p in sorted(PKG.rglob("*.py")):
+        if p.name.startswith("_"):
+            continue
+        out[".".join(p.relative_to(PKG).with_suffix("").parts)] = p
+    return out
+
+
+def imports_of(name: str, path: Path) -> set[str]:
+    """The package modules `name` imports, anywhere in its source."""
+    pkg = name.split(".")[:-1]
+    found = set()
+    for n in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(n, ast.ImportFrom):
+            continue
+        if n.level:
+            base = pkg[: len(pkg) - (n.level - 1)] if n.level > 1 else pkg
+            target = ".".join([*base, *([n.module] if n.module else [])])
+        elif n.module and n.module.startswith("llm_from_scratch"):
+            target = n.module.removeprefix("llm_from_scratch").lstrip(".")
+        else:
+            continue
+        if target == "":  # from llm_from_scratch import __version__
+            continue
+        found.add(target)
+    return found - {name}
+
+
+def test_every_module_has_a_place_in_the_reading_order():
+    assert sorted(modules()) == sorted(ORDER)
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_imports_point_down_the_reading_order(name):
+    here = ORDER.index(name)
+    up = {m for m in imports_of(name, modules()[name]) if ORDER.index(m) > here and (name, m) not in LATER_ALLOWED}
+    assert not up, f"{name} imports {sorted(up)}, which come later in the reading order"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_a_lesson_imports_no_command_and_no_teaching_helper(name):
+    assert not {m for m in imports_of(name, modules()[name]) if m.startswith(("commands", "teaching"))}
+
+
+def test_the_longest_import_chain_passes_through_the_chapters():
+    graph = {m: imports_of(m, p) for m, p in modules().items()}
+    depth: dict[str, int] = {}
+
+    def floor(m: str) -> int:
+        if m not in depth:
+            depth[m] = 1 + max((floor(d) for d in graph[m]), default=0)
+        return depth[m]
+
+    # every lesson (10 floors, 6 and 6b on one) and the support under them (3 below the chapters, 2 above chapter 4),
+    # then the commands (flags, a command, main)
+    assert max(floor(m) for m in graph) <= len(LESSONS) - 1 + 3 + 2 + 3
+
+
+@pytest.mark.parametrize("name", sorted(set(ORDER)))
+def test_no_module_reexports_another_modules_names(name):
+    tree = ast.parse(modules()[name].read_text())
+    defined, exported = set(), []
+    for n in tree.body:
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(n.name)
+        elif isinstance(n, (ast.Assign, ast.AnnAssign)):
+            for t in n.targets if isinstance(n, ast.Assign) else [n.target]:
+                if isinstance(t, ast.Name):
+                    defined.add(t.id)
+                    if t.id == "__all__":
+                        exported = [ast.literal_eval(e) for e in n.value.elts]  # type: ignore[union-attr]
+    assert set(exported) <= defined, f"{name} re-exports {sorted(set(exported) - defined)}"
+
+
+def loaded_after(code: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", f"import json, sys; {code}; print(json.dumps(sorted(sys.modules)))"],
+                         capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout)
+    return json.loads(out.stdout.splitlines()[-1])
 
 
-@pytest.mark.parametrize("module", ["runtime", "style", "config", "model", "cli"])   # cli imports all the core
-def test_core_path_loads_no_teaching_libraries(module):
-    loaded = loaded_after(f"llm_from_scratch.{module}")
-    assert f"llm_from_scratch.{module}" in loaded
-    assert not [m for m in loaded if m.split(".")[0] in TEACHING]
-    if module == "cli":
-        assert {"llm_from_scratch.trainer", "llm_from_scratch.generation", "llm_from_scratch.checkpoint"} <= set(loaded)
-    assert not {f"llm_from_scratch.{m}" for m in TEACHING_MODULES} & set(loaded)
+@pytest.mark.parametrize("module", ["config", "model", "commands.main"])  # commands.main imports every command
+def test_the_command_line_loads_no_teaching_library(module):
+    loaded = loaded_after(f"import llm_from_scratch.{module}")
+    assert not [m for m in loaded if m.split(".")[0] in TEACHING_LIBS]
+    assert not [m for m in loaded if m.startswith("llm_from_scratch.teaching.")]
+    if module == "commands.main":
+        assert {"llm_from_scratch.trainer", "llm_from_scratch.generation", "llm_from_scratch.checkpoints"} <= set(loaded)
 
 
-def test_model_imports_only_what_is_below_it():
-    ours = {m for m in loaded_after("llm_from_scratch.model") if m.startswith("llm_from_scratch.")}
-    assert ours == {"llm_from_scratch.runtime", "llm_from_scratch.style", "llm_from_scratch.config",
-                    "llm_from_scratch.attention", "llm_from_scratch.transformer", "llm_from_scratch.model"}
+def test_the_configuration_floor_needs_no_torch():
+    """A default config, quick mode and the errors need no torch: config imports it where it is used."""
+    loaded = loaded_after("import llm_from_scratch.config as c; c.GPTConfig(), c.TrainConfig(), c.GenerationConfig()")
+    assert "torch" not in loaded
 
 
-FLOOR = {"runtime", "style", "config"}  # config re-exports runtime's and style's names
-ALLOWED = {  # module -> the package modules it may load (itself aside)
-    "runtime": set(),
-    "style": set(),
-    "config": {"runtime", "style"},
-    "storage": FLOOR,
-    "flags": FLOOR,
-    # split out of tokenizer and generation: below them, so no cycle and no way back up
-    "gpt2_files": FLOOR | {"data"},
-    "tokenizer": FLOOR | {"data", "gpt2_files"},
-    "generation_config": FLOOR,
-    "beam": FLOOR | {"generation_config"},
-}
-NOT_BELOW = {  # module -> package modules that sit above it and must not be loaded with it
-    "checkpoint": {"run", "trainer", "generation", "train_command", "cli", "finetune", "fast", "flags"},
-    "run": {"trainer", "generation", "train_command", "cli", "finetune", "fast", "flags"},
-    "trainer": {"train_command", "cli", "finetune", "flags"},
-    "train_command": {"cli", "finetune"},
-}
-TEACHING_MODULES = {"viz", "maps", "drawing", "diagrams", "quiz"}
+def test_the_package_docstring_lists_every_module():
+    import llm_from_scratch
 
-
-def ours_after(module: str) -> set[str]:
-    return {m.split(".")[1] for m in loaded_after(f"llm_from_scratch.{module}") if m.startswith("llm_from_scratch.")}
-
-
-@pytest.mark.parametrize("module", ["runtime", "style", "config"])
-def test_the_floor_loads_no_torch(module):
-    """A default config, quick mode and the errors need no torch: the floor imports it where it is used."""
-    code = f"import sys, llm_from_scratch.{module} as m; m.__name__; print('torch' in sys.modules)"
-    if module == "config":
-        code = code.replace("m.__name__", "m.GPTConfig(), m.TrainConfig()")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and out.stdout.strip() == "False", out.stdout + out.stderr[-2000:]
-
-
-@pytest.mark.parametrize("module", sorted(ALLOWED))
-def test_toolkit_floor_imports_only_what_is_below_it(module):
-    assert ours_after(module) - {module} <= ALLOWED[module]
-
-
-@pytest.mark.parametrize("module", sorted(NOT_BELOW))
-def test_layers_never_import_upwards(module):
-    ours = ours_after(module)
-    assert not ours & (NOT_BELOW[module] | TEACHING_MODULES)
-
-
-def test_finetuning_modules_sit_above_the_trainer():
-    """finetune (chapter 7) <- lora (chapter 7b) <- finetune_run (the command's engine) <- cli; none of them loads a
-    teaching library or anything above it."""
-    above = {
-        "finetune": {"lora", "finetune_run", "cli", "generation", "viz", "maps", "drawing", "diagrams", "quiz"},
-        "lora": {"finetune_run", "cli", "generation", "viz", "maps", "drawing", "diagrams", "quiz"},
-        "finetune_run": {"cli", "generation", "viz", "maps", "drawing", "diagrams", "quiz"},
-    }
-    below = {"finetune": {"trainer", "model"}, "lora": {"finetune", "checkpoint"},
-             "finetune_run": {"lora", "finetune", "trainer", "checkpoint"}}
-    for module, forbidden in above.items():
-        loaded = loaded_after(f"llm_from_scratch.{module}")
-        ours = {m.split(".", 1)[1] for m in loaded if m.startswith("llm_from_scratch.")}
-        assert below[module] <= ours and not ours & forbidden, (module, sorted(ours))
-        assert not [m for m in loaded if m.split(".")[0] in TEACHING], module
-
-
-def test_diagrams_load_no_model_and_no_torch():
-    loaded = loaded_after("llm_from_scratch.diagrams")
-    ours = {m for m in loaded if m.startswith("llm_from_scratch.")}
-    assert ours == {"llm_from_scratch.diagrams", "llm_from_scratch.drawing", "llm_from_scratch.maps"}
-    assert "torch" not in loaded and "IPython" not in loaded   # imported by the helpers that need them, when called
-
-
-MOVED = {  # old module -> (new module, names): each still imports from the old one, as the same object
-    "diagrams": [("drawing", ["PALETTE", "FONT", "INK", "canvas", "box", "arrow", "matrix", "note", "check_legible"]),
-                 ("maps", ["pca", "embedding_map"])],
-    "viz": [("maps", ["token_labels", "plot_attention_heads"])],
-    "tokenizer": [("gpt2_files", ["ENDOFTEXT", "GPT2_FILES", "TokenizerError", "bytes_to_unicode", "get_tokenizer",
-                                  "gpt2_encoding_from_files", "local_gpt2_files"])],
-    "generation": [("generation_config", ["GenerationConfig", "GenerationError"])],
-    "config": [("runtime", ["LLMError", "ConfigError", "command_name", "quick_mode", "pick", "check_device_name",
-                            "format_bytes", "memory_limit"]),
-               ("style", ["COURSE_STYLE", "smallest_text_px", "use_course_style"])],
-    "checkpoint": [("storage", ["CheckpointError", "atomic_write", "read_json", "read_safetensors"])],
-    "trainer": [("run", ["TrainError", "TrainInterrupted", "TrainResult", "TrainSetup", "make_tokenizer", "load_data", "check_memory", "check_out_dir",
-                         "restore_optimizer", "read_metrics", "truncate_metrics"]),
-                ("runtime", ["init_distributed", "resolve_device", "autocast_for"])],
-    "cli": [("flags", ["in_flags", "int_or_none", "float_or_none", "add_field_flags"]),
-            ("train_command", ["preset_train_defaults", "train_parser", "TrainPlan", "resolve_configs", "train_main"])],
-}
-
-
-@pytest.mark.parametrize("old", sorted(MOVED))
-def test_moved_names_import_from_their_old_module(old):
-    import importlib
-
-    mod = importlib.import_module(f"llm_from_scratch.{old}")
-    for new, names in MOVED[old]:
-        target = importlib.import_module(f"llm_from_scratch.{new}")
-        for name in names:
-            assert getattr(mod, name) is getattr(target, name), (old, name)
-            assert name in mod.__all__, (old, name)
+    doc = llm_from_scratch.__doc__ or ""
+    assert not [m for m in ORDER if f"`llm_from_scratch.{m}`" not in doc]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_from_scratch.cli import main
+from llm_from_scratch.commands.main import main
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -47,7 +47,7 @@ class Run:
         env.pop("LLM_FROM_SCRATCH_TEST_PAUSE", None)
         if pause:
             env["LLM_FROM_SCRATCH_TEST_PAUSE"] = pause
-        self.p = subprocess.Popen([sys.executable, "-c", "import sys; from llm_from_scratch.cli import main; "
+        self.p = subprocess.Popen([sys.executable, "-c", "import sys; from llm_from_scratch.commands.main import main; "
                                    "sys.exit(main())", "train", *argv],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.watchdog = threading.Timer(240, self.p.kill)        # never hang the test suite

@@ -12,17 +12,10 @@ import transformers  # a dev dependency (the reference implementation)
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from llm_from_scratch.attention import KVCache
-from llm_from_scratch.checkpoint import (
-    CheckpointError,
-    from_pretrained,
-    load_model,
-    load_state,
-    save_hf,
-    save_model,
-    to_hf,
-)
+from llm_from_scratch.checkpoints import load_model, save_model
 from llm_from_scratch.config import GPTConfig, count_params, preset
-from llm_from_scratch.model import GPT, ModelInputError, hf_state_dict
+from llm_from_scratch.files import CheckpointError
+from llm_from_scratch.model import GPT, ModelInputError, hf_state_dict, load_state
 
 transformers.logging.set_verbosity_error()
 
@@ -65,7 +58,7 @@ def next_token_targets(idx: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("i", range(len(HF_CONFIGS)))
 def test_logits_and_loss_match_hf(hf_dirs, i):
     hf, d = hf_dirs[i]
-    ours = from_pretrained(d)
+    ours = GPT.from_pretrained(d)
     c = hf.config
     assert not ours.training and ours.cfg.d_ff == (c.n_inner or 4 * c.n_embd) and ours.cfg.layer_norm_eps == c.layer_norm_epsilon
     assert ours.num_params() == sum(p.numel() for p in hf.parameters())
@@ -105,7 +98,7 @@ def hf_state_dict_from(hf: GPT2LMHeadModel) -> dict[str, torch.Tensor]:
 def test_conv1d_transpose_matters(hf_dirs):
     # the attention c_proj is square: loading it untransposed would not fail on shape, only on numbers
     hf, d = hf_dirs[1]
-    ours = from_pretrained(d)
+    ours = GPT.from_pretrained(d)
     w_hf = hf.transformer.h[0].attn.c_proj.weight
     assert torch.equal(ours.h[0].attn.c_proj.weight, w_hf.t()) and not torch.equal(w_hf, w_hf.t())
 
@@ -126,11 +119,11 @@ def test_mismatched_checkpoints_name_the_tensor(hf_dirs, tmp_path):
     def missing(sd): del sd["transformer.h.0.ln_2.bias"]
     def extra(sd): sd["transformer.h.9.attn.c_attn.weight"] = torch.zeros(2, 2)
     with pytest.raises(CheckpointError, match=r"h\.1\.mlp\.c_fc\.weight has shape \(49, 32\), model expects \(48, 32\)"):
-        from_pretrained(_edit_checkpoint(d, tmp_path / "shape", wrong_shape))
+        GPT.from_pretrained(_edit_checkpoint(d, tmp_path / "shape", wrong_shape))
     with pytest.raises(CheckpointError, match=r"lacks tensor\(s\) \['h\.0\.ln_2\.bias'\]"):
-        from_pretrained(_edit_checkpoint(d, tmp_path / "missing", missing))
+        GPT.from_pretrained(_edit_checkpoint(d, tmp_path / "missing", missing))
     with pytest.raises(CheckpointError, match=r"unexpected tensor\(s\) \['h\.9\.attn\.c_attn\.weight'\]"):
-        from_pretrained(_edit_checkpoint(d, tmp_path / "extra", extra))
+        GPT.from_pretrained(_edit_checkpoint(d, tmp_path / "extra", extra))
     # our own format: load_state names the tensor too
     m = GPT(preset("tiny"))
     with pytest.raises(CheckpointError, match="wpe.weight has shape"):
@@ -139,26 +132,26 @@ def test_mismatched_checkpoints_name_the_tensor(hf_dirs, tmp_path):
 
 def test_bad_hf_directories(hf_dirs, tmp_path):
     _, d = hf_dirs[0]
-    with pytest.raises(CheckpointError, match="no such directory"): from_pretrained(tmp_path / "nope")
+    with pytest.raises(CheckpointError, match="no such directory"): GPT.from_pretrained(tmp_path / "nope")
     (tmp_path / "pickle").mkdir()
     (tmp_path / "pickle" / "config.json").write_text((d / "config.json").read_text())
     (tmp_path / "pickle" / "pytorch_model.bin").write_bytes(b"\x80\x04")
-    with pytest.raises(CheckpointError, match="pickle"): from_pretrained(tmp_path / "pickle")
+    with pytest.raises(CheckpointError, match="pickle"): GPT.from_pretrained(tmp_path / "pickle")
     bert = tmp_path / "bert"
     bert.mkdir()
     (bert / "config.json").write_text(json.dumps({"model_type": "bert"}))
-    with pytest.raises(CheckpointError, match="not a GPT-2"): from_pretrained(bert)
+    with pytest.raises(CheckpointError, match="not a GPT-2"): GPT.from_pretrained(bert)
     relu = tmp_path / "relu"
     relu.mkdir()
     (relu / "config.json").write_text(json.dumps({**json.loads((d / "config.json").read_text()), "activation_function": "relu"}))
-    with pytest.raises(CheckpointError, match="activation_function"): from_pretrained(relu)
+    with pytest.raises(CheckpointError, match="activation_function"): GPT.from_pretrained(relu)
 
 
 def test_hub_failure_is_a_checkpoint_error(monkeypatch):
     import huggingface_hub
     def fail(*a, **k): raise OSError("offline")
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fail)
-    with pytest.raises(CheckpointError, match="Hugging Face Hub"): from_pretrained("surely-not-a-local-dir")
+    with pytest.raises(CheckpointError, match="Hugging Face Hub"): GPT.from_pretrained("surely-not-a-local-dir")
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "header"])
@@ -191,16 +184,16 @@ def test_save_hf_round_trip(tmp_path):
     m = GPT(GPTConfig(vocab_size=300, max_seq_len=32, n_layers=2, n_heads=2, d_model=32, d_ff=80, layer_norm_eps=1e-6)).eval()
     with torch.no_grad():
         for p in m.parameters(): p.add_(0.05 * torch.randn_like(p))
-    save_hf(m, tmp_path)
+    m.save_hf(tmp_path)
     hf = GPT2LMHeadModel.from_pretrained(tmp_path).eval()
     idx = torch.randint(0, 300, (2, 32))
     with torch.no_grad():
         ref = m(idx)[0]
         assert (hf(input_ids=idx).logits - ref).abs().max() < 1e-4
-        assert (to_hf(m)(input_ids=idx).logits - ref).abs().max() < 1e-4
-        assert torch.equal(from_pretrained(tmp_path)(idx)[0], ref)
+        assert (m.to_hf()(input_ids=idx).logits - ref).abs().max() < 1e-4
+        assert torch.equal(GPT.from_pretrained(tmp_path)(idx)[0], ref)
     assert set(hf_state_dict(m)) | {"lm_head.weight"} == set(hf.state_dict())
-    with pytest.raises(CheckpointError, match="bias"): save_hf(GPT(preset("tiny", bias=False)), tmp_path / "nobias")
+    with pytest.raises(CheckpointError, match="bias"): GPT(preset("tiny", bias=False)).save_hf(tmp_path / "nobias")
 
 
 def test_input_errors():
@@ -261,7 +254,7 @@ def test_original_gpt2_layout(hf_dirs, tmp_path):
     def to_original(sd):
         for k in list(sd): sd[k.removeprefix("transformer.")] = sd.pop(k)
         for i in range(hf.config.n_layer): sd[f"h.{i}.attn.bias"] = torch.ones(1, 1, n, n).tril()
-    ours = from_pretrained(_edit_checkpoint(d, tmp_path / "orig", to_original), dropout=0.0)
+    ours = GPT.from_pretrained(_edit_checkpoint(d, tmp_path / "orig", to_original), dropout=0.0)
     assert ours.cfg.dropout == 0.0
     idx = torch.randint(0, hf.config.vocab_size, (2, n))
     with torch.no_grad(): assert (ours(idx)[0] - hf(input_ids=idx).logits).abs().max() < 1e-4

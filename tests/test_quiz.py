@@ -2,7 +2,7 @@
 
 import pytest
 
-from llm_from_scratch.quiz import (
+from llm_from_scratch.teaching.quiz import (
     Quiz,
     QuizError,
     inline_html,

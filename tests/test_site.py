@@ -40,6 +40,7 @@ def _toc_chapters() -> list[str]:
 
 
 CHAPTERS = _toc_chapters()
+QUIZ_PAGE = "74_teaching_quiz"  # the notebook of llm_from_scratch.teaching.quiz
 
 
 def _chromium() -> str | None:
@@ -76,7 +77,7 @@ def _has_quiz(page: str) -> bool:
 def _screenshot_chapter(pages: list[str]) -> str:
     """The chapter to photograph: the first in course order that shows a quiz, else the first built."""
     built = [c for c in CHAPTERS if c in pages]
-    return ([c for c in built if _has_quiz(c)] or built or ["00_quiz"])[0]
+    return ([c for c in built if _has_quiz(c)] or built or [QUIZ_PAGE])[0]
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -161,7 +162,7 @@ def test_every_saved_widget_renders(site):
 
 def test_quizzes_answer_clicks_without_a_kernel(site):
     with_quiz = {n: r for n, r in site.items() if r["quizzes_expected"]}
-    assert "00_quiz" in with_quiz, "the quiz notebook's saved Quiz widget was not found"
+    assert QUIZ_PAGE in with_quiz, "the quiz notebook's saved Quiz widget was not found"
     for name, r in with_quiz.items():
         assert r["quizzes_rendered"] == r["quizzes_expected"], (name, r)
         for q in r["quizzes"]:
@@ -178,7 +179,7 @@ def test_site_features(site):
     assert home["math"] > 0, "the home page's math was not typeset (MathJax)"
     assert any(r["copy_buttons"] for r in site.values()), "no code copy buttons"
     api = [n for n in site if n.startswith("api/")]
-    assert "api/model" in api and "api/config" in api, api
+    assert {"api/model", "api/config", "api/commands/main", "api/teaching/quiz"} <= set(api), api
     assert not [n for n, r in site.items() if r["raw_rst"]], "reST source shown as text"
     assert not {n: r["directive_lines"] for n, r in site.items() if r["directive_lines"]}, "nbdev `#|` lines shown"
     assert all(site[n]["api_entries"] > 0 for n in api if n != "api/index"), {n: site[n]["api_entries"] for n in api}
@@ -344,15 +345,17 @@ def test_doc_links_in_module_docstrings_exist_on_the_site():
     import importlib
     import re
     pages = set(_pages())
-    for py in sorted((ROOT / "llm_from_scratch").glob("*.py")):
-        if py.stem.startswith("_"): continue
-        nb = next((n for n in (ROOT / "nbs").glob("*.ipynb") if re.search(rf"#\|\s*default_exp\s+{py.stem}\b", n.read_text())),
-                  None)
+    pkg = ROOT / "llm_from_scratch"
+    for py in sorted(pkg.rglob("*.py")):
+        if py.name.startswith("_"): continue  # __init__ files, _modidx
+        mod = ".".join(py.relative_to(pkg).with_suffix("").parts)  # commands/main.py -> commands.main
+        nb = next((n for n in (ROOT / "nbs").glob("*.ipynb")
+                   if re.search(rf"#\|\s*default_exp\s+{re.escape(mod)}\b(?!\.)", n.read_text())), None)
         if nb is None or nb.stem not in pages: continue  # a module whose chapter is not on the site yet
-        doc = importlib.import_module(f"llm_from_scratch.{py.stem}").__doc__ or ""
+        doc = importlib.import_module(f"llm_from_scratch.{mod}").__doc__ or ""
         for url in re.findall(r"Docs: \S+/([\w.-]+\.html\.md)", doc):
-            assert (SITE / url).exists(), (py.stem, url)
-            assert (SITE / url.removesuffix(".md")).exists(), (py.stem, url)
+            assert (SITE / url).exists(), (mod, url)
+            assert (SITE / url.removesuffix(".md")).exists(), (mod, url)
 
 
 def test_markdown_docstrings_are_escaped_for_autodoc():

@@ -12,18 +12,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_from_scratch.config import LLMError
-from llm_from_scratch.tokenizer import (
+from llm_from_scratch.data import (
     ENDOFTEXT,
-    BPETokenizer,
-    CharTokenizer,
     TokenizerError,
     bytes_to_unicode,
+    local_gpt2_files,
+)
+from llm_from_scratch.tokenizer import (
+    BPETokenizer,
+    CharTokenizer,
     decode,
     encode,
     get_tokenizer,
     gpt2_encoding_from_files,
     load_gpt2_bpe,
-    local_gpt2_files,
     merge_pair,
     pair_counts,
     tokenizer_from_dict,

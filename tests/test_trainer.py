@@ -13,26 +13,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from llm_from_scratch.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    load_model,
-    save_checkpoint,
-)
-from llm_from_scratch.cli import main
+from llm_from_scratch.checkpoints import load_checkpoint, load_model, save_checkpoint
+from llm_from_scratch.commands.main import main
 from llm_from_scratch.config import TrainConfig, preset
 from llm_from_scratch.data import get_batches
+from llm_from_scratch.files import CheckpointError
 from llm_from_scratch.model import GPT
 from llm_from_scratch.tokenizer import CharTokenizer, tokenizer_from_dict
-from llm_from_scratch.trainer import (
-    TrainError,
-    configure_optimizer,
-    get_lr,
-    read_metrics,
-    restore_optimizer,
-    train,
-    train_step,
-)
+from llm_from_scratch.trainer import configure_optimizer, get_lr, train, train_step
+from llm_from_scratch.training_run import TrainError, read_metrics, restore_optimizer
 
 # One torch thread for the whole module (shared fixture in tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -217,7 +206,7 @@ def test_crash_while_writing_keeps_previous_checkpoint(saved, monkeypatch):
 
 
 def test_crash_between_the_renames_is_recovered(saved, monkeypatch):
-    from llm_from_scratch.checkpoint import recover_checkpoint
+    from llm_from_scratch.checkpoints import recover_checkpoint
 
     ck = load_checkpoint(saved)
     opt = configure_optimizer(ck.model, 1e-3, 0.1, (0.9, 0.99))
@@ -375,7 +364,7 @@ def test_cli_refuses_to_overwrite_a_checkpoint(corpus, tmp_path, capsys):
 
 def test_ddp_two_processes_equal_one_process(corpus, tmp_path):
     script = tmp_path / "train.py"
-    script.write_text("import sys\nfrom llm_from_scratch.cli import main\nsys.exit(main())\n")
+    script.write_text("import sys\nfrom llm_from_scratch.commands.main import main\nsys.exit(main())\n")
     common = ["train", "--preset", "tiny", "--data", str(corpus), "--max-iters", "5", "--grad-accum-steps", "2",
               "--eval-interval", "5", "--eval-iters", "2", "--no-progress", "--sample-tokens", "0", "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -399,6 +388,6 @@ def test_ddp_two_processes_equal_one_process(corpus, tmp_path):
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.*ml")), ids=lambda p: p.name)
 def test_example_configs_are_valid(path):
-    from llm_from_scratch.cli import resolve_configs, train_parser
+    from llm_from_scratch.commands.train import resolve_configs, train_parser
     plan = resolve_configs(vars(train_parser().parse_args(["--config", str(path), "--vocab-size", "50257"])))
     assert plan.cfg.n_layers >= 1 and plan.tc.max_iters >= 1 and plan.text is None   # vocab_size given: no corpus read

@@ -7,12 +7,15 @@
 Steps (all offline once node_modules exists; `npm ci` runs first when it does not):
 1. vendor the JavaScript the pages load (RequireJS, the ipywidgets HTML manager, anywidget's front end, MathJax) from
    node_modules into book/_vendor, so the site needs no CDN;
-2. stage the book source in book/_build/src: links to nbs/*, book/_toc.yml (missing notebooks dropped) plus one API
-   reference page per module of llm_from_scratch, and book/_config.yml with the repository URL taken from
-   pyproject.toml ([project.urls] Repository, the one place it is configured);
+2. stage the book source in book/_build/src: links to nbs/*, book/_toc.yml (missing notebooks dropped; a part with
+   `overview: NAME` gets a first page NAME listing its pages, each with the `> ` summary line under its title) plus one
+   API reference page per module of llm_from_scratch (subpackages included: `commands.main` -> api/commands/main), and
+   book/_config.yml with the repository URL taken from pyproject.toml ([project.urls] Repository, the one place it is
+   configured);
 3. run `jupyter-book build` (notebooks are not executed);
-4. add plain-Markdown copies of the pages (`quiz.html.md`, ...) and llms.txt, the names nbdev's module docstrings and
-   llms.txt link to, with `quiz.html` -> `00_quiz.html` redirects.
+4. add plain-Markdown copies of the pages (`teaching_quiz.html.md`, ...) and llms.txt (nbs/llms.txt, which
+   nbdev-export writes), under the names nbdev's module docstrings and llms.txt link to, with `teaching_quiz.html` ->
+   `74_teaching_quiz.html` redirects.
 """
 from __future__ import annotations
 
@@ -88,6 +91,32 @@ def _default_exp(nb_path: Path) -> str | None:
     return None
 
 
+def _title_and_summary(nb_path: Path) -> tuple[str, str]:
+    """A notebook's title (its first `# ` heading) and the one-line summary under it (the `> ` lines, joined)."""
+    for cell in json.loads(nb_path.read_text())["cells"]:
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        title = re.search(r"^#\s+(.+)$", src, re.M) if cell["cell_type"] == "markdown" else None
+        if title:
+            quote = re.search(r"^>.*(?:\n>.*)*", src[title.end():].lstrip("\n"), re.M)
+            summary = " ".join(line.lstrip(">").strip() for line in quote[0].splitlines()) if quote else ""
+            return title[1].strip(), summary
+    return nb_path.stem, ""
+
+
+def _overview(caption: str, pages: list[str]) -> str:
+    """The first page of a part with `overview:` in the toc: each of its pages, its module and its summary line."""
+    lines = [f"# {caption}", "",
+             "Each page of this part is a notebook, like the chapters, and exports one module of the package. What each "
+             "holds, in one line:", ""]
+    for page in pages:
+        title, summary = _title_and_summary(NBS / f"{page}.ipynb")
+        module = _default_exp(NBS / f"{page}.ipynb")
+        title = title.replace("[", "\\[").replace("]", "\\]")
+        lines.append(f"- [{title}]({page}.ipynb)" + (f" (`llm_from_scratch.{module}`)" if module else "")
+                     + (f": {summary}" if summary else ""))
+    return "\n".join(lines) + "\n"
+
+
 def stage(strict: bool) -> list[str]:
     """Write book/_build/src; return the notebooks of the toc that are built (course order)."""
     if SRC.exists(): shutil.rmtree(SRC)
@@ -104,15 +133,21 @@ def stage(strict: bool) -> list[str]:
             if (NBS / f"{ch['file']}.ipynb").exists(): kept.append(ch); pages.append(ch["file"])
             else: missing.append(ch["file"])
         part["chapters"] = kept
+        overview = part.pop("overview", None)  # not a key Jupyter Book knows: the page is written here
+        if overview and kept:
+            (SRC / f"{overview}.md").write_text(_overview(part.get("caption", overview), [c["file"] for c in kept]))
+            part["chapters"] = [{"file": overview}] + kept
     toc["parts"] = [p for p in toc["parts"] if p["chapters"]]
     if missing:
         msg = f"notebooks listed in book/_toc.yml but not in nbs/: {', '.join(missing)}"
         if strict: raise SystemExit(f"error: {msg}")
         print(f"warning: {msg} (skipped)", flush=True)
 
-    # API reference: modules in the order of the notebooks that export them, then any others
+    # API reference: modules (dotted in subpackages: commands.main) in the order of the notebooks that export them,
+    # then any others; not the packages' __init__ files nor _modidx
     order = [m for m in (_default_exp(NBS / f"{p}.ipynb") for p in pages) if m]
-    mods = sorted((p.stem for p in (ROOT / "llm_from_scratch").glob("*.py") if not p.stem.startswith("_")),
+    mods = sorted((".".join(p.relative_to(ROOT / "llm_from_scratch").with_suffix("").parts)
+                   for p in (ROOT / "llm_from_scratch").rglob("*.py") if not p.name.startswith("_")),
                   key=lambda m: (order.index(m) if m in order else len(order), m))
     (SRC / "api").mkdir()
     lines = ["# API reference", "",
@@ -121,11 +156,13 @@ def stage(strict: bool) -> list[str]:
              "the module's docstrings.", ""]
     for m in mods:
         title = f"``llm_from_scratch.{m}``"  # reST: autodoc writes reST, which a Markdown page would misparse
-        (SRC / "api" / f"{m}.rst").write_text(f"{title}\n{'=' * len(title)}\n\n.. automodule:: llm_from_scratch.{m}\n")
-        lines.append(f"- [`llm_from_scratch.{m}`]({m}.rst)")
+        rst = SRC / "api" / f"{m.replace('.', '/')}.rst"  # a page per module: api/commands/main.rst
+        rst.parent.mkdir(parents=True, exist_ok=True)
+        rst.write_text(f"{title}\n{'=' * len(title)}\n\n.. automodule:: llm_from_scratch.{m}\n")
+        lines.append(f"- [`llm_from_scratch.{m}`]({m.replace('.', '/')}.rst)")
     (SRC / "api" / "index.md").write_text("\n".join(lines) + "\n")
-    toc["parts"].append({"caption": "API reference",
-                         "chapters": [{"file": "api/index", "sections": [{"file": f"api/{m}"} for m in mods]}]})
+    toc["parts"].append({"caption": "API reference", "chapters": [
+        {"file": "api/index", "sections": [{"file": f"api/{m.replace('.', '/')}"} for m in mods]}]})
     (SRC / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
 
     cfg = yaml.safe_load((BOOK / "_config.yml").read_text())
@@ -166,7 +203,8 @@ def _markdown(nb) -> str:
 
 def write_extras(pages: list[str]) -> None:
     """Markdown copies `<name>.html.md` and redirects `<name>.html` under the names nbdev gives the pages in module
-    docstrings and llms.txt (the notebook name without its number: 00_quiz -> quiz), plus llms.txt itself."""
+    docstrings and llms.txt (the notebook name without its number: 74_teaching_quiz -> teaching_quiz), plus llms.txt
+    itself (nbs/llms.txt, written by nbdev-export)."""
     sys.path.insert(0, str(BOOK))
     from nbdev_reader import read_nbdev
     for page in pages:

@@ -54,7 +54,7 @@ import sys
 from pathlib import Path
 
 import llm_from_scratch
-from llm_from_scratch.quiz import load_quizzes, quiz, quiz_files
+from llm_from_scratch.teaching.quiz import load_quizzes, quiz, quiz_files
 
 venv, n_quiz = Path(sys.argv[1]).resolve(), int(sys.argv[2])
 assert venv in Path(llm_from_scratch.__file__).resolve().parents, llm_from_scratch.__file__
