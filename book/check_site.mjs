@@ -2,7 +2,7 @@
 //
 //   node book/check_site.mjs CONFIG.json
 //
-// CONFIG: {"base": "http://127.0.0.1:PORT/", "pages": ["index", "00_quiz", ...], "chromium": "/usr/bin/chromium",
+// CONFIG: {"base": "http://127.0.0.1:PORT/", "pages": ["index", "74_teaching_quiz", ...], "chromium": "/usr/bin/chromium",
 //          "screenshots": {"index": "home.png", "01_tokenization": "chapter.png"},
 //          "quiz_screenshots": {"01_tokenization": "quiz.png"}, "out": "results.json"}
 // Used by tests/test_site.py, which serves book/_build/html and checks the results. For each page it records: console
@@ -28,7 +28,7 @@ const textOf = (html) => html.replace(/<[^>]*>/g, "").replace(/&lt;/g, "<").repl
   .replace(/&#x27;|&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ").trim();
 
 // Figures: how large each image is shown against its natural size, and, for figures saved under the course's
-// matplotlib style (llm_from_scratch.config.use_course_style tags the PNG with its smallest text in pixels,
+// matplotlib style (llm_from_scratch.teaching.drawing.use_course_style tags the PNG with its smallest text in pixels,
 // "LFS-min-text-px"), how tall that smallest text is on the page.
 async function figures(page) {
   return page.evaluate(async () => {

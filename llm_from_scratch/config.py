@@ -19,7 +19,6 @@ import re
 import sys
 from typing import Any, TYPE_CHECKING, cast
 
-import torch
 import yaml
 
 if TYPE_CHECKING:  # torch is imported where it is used: config imports this module
@@ -565,6 +564,8 @@ class GenerationConfig:
     def __post_init__(self) -> None:
         eos = self.eos_token_id
         if eos is not None and not isinstance(eos, int):  # a list or tensor of ids
+            import torch
+
             eos = tuple(int(i) for i in torch.as_tensor(eos).view(-1).tolist()) or None
             object.__setattr__(self, "eos_token_id", eos)
         for name, lo in (
@@ -615,6 +616,8 @@ class GenerationConfig:
 
     def eos_tensor(self, device: torch.device) -> torch.Tensor | None:
         """The end-of-sequence ids as a long tensor on `device` (None if none)."""
+        import torch
+
         eos = self.eos_ids
         return torch.tensor(eos, dtype=torch.long, device=device) if eos else None
 

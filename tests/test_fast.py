@@ -17,6 +17,7 @@ from llm_from_scratch.config import ConfigError, GPTConfig, TrainConfig, preset
 from llm_from_scratch.fast import (
     LowMemoryLoss,
     chunked_cross_entropy,
+    low_memory,
     peak_memory,
     time_split,
 )
@@ -292,7 +293,7 @@ def _train(corpus, out, resume=False, max_iters=10, **opts):
                      batch_size=4, warmup_iters=2, eval_interval=5, eval_iters=1, log_interval=1, ckpt_interval=100,
                      **opts)
     cfg = None if resume else preset("tiny", vocab_size=32, dropout=0.1)
-    return train(cfg, tc, resume=resume, progress=False, print_fn=lambda s: None)
+    return train(cfg, tc, resume=resume, progress=False, print_fn=lambda s: None, wrap=low_memory)
 
 
 @pytest.mark.parametrize("opts", [dict(loss_chunk_size=7), dict(checkpoint_blocks=True),

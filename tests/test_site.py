@@ -364,3 +364,27 @@ def test_markdown_docstrings_are_escaped_for_autodoc():
     assert esc("special tokens such as <|endoftext|>") == "special tokens such as <\\|endoftext\\|>"
     assert esc("keeps `a|b*c_` and `**kw`") == "keeps `a|b*c_` and `**kw`"
     assert esc("see name_ or *args") == "see name\\_ or \\*args"
+
+
+def test_staged_book_lists_support_pages_after_the_chapters_and_every_module(tmp_path, monkeypatch):
+    """The staged toc: the chapters, then one part with every other notebook, opened by an overview page that gives
+    each page one line (its summary), then the API reference with a page per module, subpackages' modules included."""
+    import yaml
+    build_site = _import(ROOT / "tools" / "build_site.py", "build_site")
+    monkeypatch.setattr(build_site, "SRC", tmp_path / "src")
+    build_site.stage(strict=True)
+    toc = yaml.safe_load((tmp_path / "src" / "_toc.yml").read_text())
+    assert [p["caption"] for p in toc["parts"]][0] == "Chapters" and toc["parts"][-1]["caption"] == "API reference"
+    assert len(toc["parts"]) == 3 and not any("overview" in p for p in toc["parts"])
+    overview, *support = [c["file"] for c in toc["parts"][1]["chapters"]]
+    notebooks = {p.stem for p in (ROOT / "nbs").glob("*.ipynb")} - set(CHAPTERS) - {"index"}
+    assert set(support) == notebooks and QUIZ_PAGE in support
+    lines = (tmp_path / "src" / f"{overview}.md").read_text().splitlines()
+    for page in support:
+        (line,) = [s for s in lines if f"]({page}.ipynb)" in s]
+        assert line.startswith("- [") and "`llm_from_scratch." in line and len(line.split("`: ", 1)[-1]) > 20, line
+    api = [s["file"] for s in toc["parts"][-1]["chapters"][0]["sections"]]
+    assert {"api/model", "api/commands/main", "api/teaching/quiz"} <= set(api), api
+    assert not [a for a in api if a.rsplit("/", 1)[-1].startswith("_")], api
+    rst = (tmp_path / "src" / "api" / "commands" / "main.rst").read_text()
+    assert ".. automodule:: llm_from_scratch.commands.main" in rst

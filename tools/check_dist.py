@@ -4,8 +4,9 @@
 
 DIST_DIR holds the sdist and the wheel `python -m build` built from it; DIRECT_WHEEL is a wheel built straight
 from the checkout (`python -m build --wheel`). Checks, each failing with exit status 1:
-- the wheel holds exactly the package's files under git (`llm_from_scratch/*.py`, the quiz YAML files,
-  `py.typed`) and its `.dist-info`, with the licence; no notebooks, tests or site files;
+- the wheel holds exactly the package's files under git (`llm_from_scratch/**/*.py`: the modules and those of the
+  subpackages `commands` and `teaching`, with their `__init__.py`; the quiz YAML files, `py.typed`) and its
+  `.dist-info`, with the licence; no notebooks, tests or site files;
 - the sdist holds the same package files plus pyproject.toml, README.md, LICENSE and build metadata only;
 - the wheel built from the sdist and the one built from the checkout have the same files with the same bytes.
 Prints the wheel's file list and size.
@@ -25,7 +26,7 @@ SDIST_EXTRA = {"pyproject.toml", "README.md", "LICENSE", "PKG-INFO", "setup.cfg"
 
 
 def package_files() -> set[str]:
-    """The package's files under git: code and run-time data."""
+    """The package's files under git, subpackages included (`git ls-files` recurses): code and run-time data."""
     out = subprocess.run(["git", "ls-files", PKG], cwd=ROOT, capture_output=True, text=True, check=True)
     return {f for f in out.stdout.split() if f.endswith(RUNTIME)}
 
@@ -45,6 +46,10 @@ def check(dist: Path, direct: Path) -> list[str]:
     if pkg != want:
         errors.append(f"wheel package files differ from git: extra {sorted(pkg - want)}, "
                       f"missing {sorted(want - pkg)}")
+    no_init = sorted({str(Path(n).parent) for n in pkg if n.endswith(".py")}
+                     - {str(Path(n).parent) for n in pkg if n.endswith("/__init__.py")})
+    if no_init:
+        errors.append(f"wheel folders with modules but no __init__.py (not importable as subpackages): {no_init}")
     if not any(n.endswith(".dist-info/licenses/LICENSE") for n in files):
         errors.append("wheel lacks .dist-info/licenses/LICENSE")
     with tarfile.open(sdist) as t:

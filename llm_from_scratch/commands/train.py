@@ -36,6 +36,7 @@ from llm_from_scratch.config import (
     preset_fields,
     read_config_file,
 )
+from ..fast import low_memory
 from ..data import TokenizerError
 from ..generation import generate
 from ..model import GPT
@@ -206,6 +207,7 @@ def train_main(argv: Sequence[str]) -> int:
                 text=plan.text,
                 tokenizer=plan.tokenizer,
                 checkpoint=plan.checkpoint,
+                wrap=low_memory,  # chapter 8's memory savers, when the flags ask
             )
         if int(os.environ.get("RANK", "0")) != 0:
             return 0
