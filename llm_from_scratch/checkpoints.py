@@ -8,13 +8,13 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/checkpoints.html.md"""
 # %% ../nbs/53_checkpoints.ipynb #53import
 from __future__ import annotations
 
-from collections.abc import Callable
 import dataclasses
-from dataclasses import dataclass
 import json
 import os
-from pathlib import Path
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch

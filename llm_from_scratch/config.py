@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from dataclasses import dataclass
 import json
 import math
 import os
-from pathlib import Path
 import re
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TYPE_CHECKING, cast
 
 import yaml
@@ -29,11 +29,11 @@ else:  # Python 3.10
     import tomli as tomllib
 
 # %% auto #0
-__all__ = ['PRESETS', 'LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'check_device_name', 'resolve_device',
-           'resolve_dtype', 'autocast_for', 'format_bytes', 'memory_limit', 'oom_size', 'param', 'check_at_least',
-           'check_field_types', 'GPTConfig', 'TrainConfig', 'preset_fields', 'preset', 'config_from_dict',
-           'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params', 'GenerationError',
-           'GenerationConfig', 'with_options']
+__all__ = ['PRESETS', 'MODEL_PRESETS', 'LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'check_device_name',
+           'resolve_device', 'resolve_dtype', 'autocast_for', 'format_bytes', 'memory_limit', 'oom_size', 'param',
+           'check_at_least', 'check_field_types', 'GPTConfig', 'TrainConfig', 'preset_fields', 'preset',
+           'config_from_dict', 'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params',
+           'GenerationError', 'GenerationConfig', 'with_options']
 
 # %% ../nbs/50_config.ipynb #f72cefc5
 class LLMError(Exception):
@@ -389,33 +389,44 @@ class TrainConfig:
         return self
 
 # %% ../nbs/50_config.ipynb #08764bb9
-PRESETS: dict[str, dict[str, Any]] = {
-    "seed": {},
+# nanoGPT's GPT-2 training settings, for the presets shaped like GPT-2 (BPE tokens)
+_BPE = dict(tokenizer="gpt2", batch_size=8, lr=6e-4, min_lr=6e-5, eval_iters=50)
+
+PRESETS: dict[str, dict[str, Any]] = {  # name -> fields it sets, of any config class
+    # model presets (`train --preset NAME`): GPTConfig fields, and their training fields
+    "seed": dict(**_BPE, out_dir="out/shakespeare-seed"),
     "char": dict(
         vocab_size=65, max_seq_len=64, n_layers=4, n_heads=4, d_model=128, dropout=0.0
     ),
     "tiny": dict(
-        vocab_size=128, max_seq_len=32, n_layers=2, n_heads=2, d_model=32, dropout=0.0
-    ),
-    "gpt2": dict(max_seq_len=1024, n_layers=12, n_heads=12, d_model=768, dropout=0.0),
-    "gpt2-medium": dict(
-        max_seq_len=1024, n_layers=24, n_heads=16, d_model=1024, dropout=0.0
-    ),
-    "gpt2-large": dict(
-        max_seq_len=1024, n_layers=36, n_heads=20, d_model=1280, dropout=0.0
-    ),
-    "gpt2-xl": dict(
-        max_seq_len=1024, n_layers=48, n_heads=25, d_model=1600, dropout=0.0
-    ),
-}
+        vocab_size=128, max_seq_len=32, n_layers=2, n_heads=2, d_model=32, dropout=0.0,
+        out_dir="out/tiny", max_iters=200, eval_interval=50, eval_iters=10,
+        ckpt_interval=200,
+    ),  # fmt: skip
+    "gpt2": dict(max_seq_len=1024, n_layers=12, n_heads=12, d_model=768,
+                 dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2"),  # fmt: skip
+    "gpt2-medium": dict(max_seq_len=1024, n_layers=24, n_heads=16, d_model=1024,
+                        dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-medium"),
+    "gpt2-large": dict(max_seq_len=1024, n_layers=36, n_heads=20, d_model=1280,
+                       dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-large"),
+    "gpt2-xl": dict(max_seq_len=1024, n_layers=48, n_heads=25, d_model=1600,
+                    dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-xl"),
+    # the commands' own: `finetune`'s training (TrainConfig), and the decoding of
+    # `generate` and of `train`'s final sample (GenerationConfig)
+    "finetune": dict(max_iters=200, batch_size=16, warmup_iters=10, weight_decay=0.0,
+                     eval_interval=50, ckpt_interval=100, out_dir="out/finetune"),
+    "generate": dict(max_new_tokens=200, temperature=0.8),
+}  # fmt: skip
+MODEL_PRESETS = ("seed", "char", "tiny", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
 
 
-def preset_fields(name: str) -> dict[str, Any]:
-    """The fields a preset sets (a copy), or a `ConfigError` naming the valid
-    presets."""
+def preset_fields(name: str, cls: type = GPTConfig) -> dict[str, Any]:
+    """The fields preset `name` sets on the config class `cls` (a copy), or a
+    `ConfigError` naming the valid presets."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    return dict(PRESETS[name])
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in PRESETS[name].items() if k in names}
 
 
 def preset(name: str, **overrides: Any) -> GPTConfig:

@@ -8,17 +8,17 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/data.html.md"""
 # %% ../nbs/52_data.ipynb #52import
 from __future__ import annotations
 
-from dataclasses import dataclass
 import functools
 import hashlib
 import importlib.util
 import json
 import os
-from pathlib import Path
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 

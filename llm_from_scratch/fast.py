@@ -9,18 +9,18 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/fast.html.md"""
 # %% ../nbs/08_fast.ipynb #0673c7b1
 from __future__ import annotations
 
-from collections.abc import Callable
 import contextlib
 import ctypes
 import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .config import TrainConfig

@@ -8,13 +8,13 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/files.html.md"""
 # %% ../nbs/51_files.ipynb #51import
 from __future__ import annotations
 
-from collections.abc import Callable
 import json
 import os
-from pathlib import Path
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch

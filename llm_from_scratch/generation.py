@@ -29,7 +29,6 @@ from llm_from_scratch.config import (
 from .model import GPT, ModelInputError, check_ids, eval_mode
 from .tokenizer import Tokenizer, decode
 
-
 # %% auto #0
 __all__ = ['top_k_filter', 'top_p_filter', 'penalize_repetition', 'block_repeated_ngrams', 'process_logits', 'DecodeContext',
            'DecodePlan', 'generate', 'stream', 'decode_stream']

@@ -8,15 +8,15 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/lora.html.md"""
 # %% ../nbs/07b_lora.ipynb #7b000003
 from __future__ import annotations
 
-from collections.abc import Sequence
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .checkpoints import STATE_FILE, load_checkpoint
 from .config import config_from_dict

@@ -8,16 +8,16 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/gpt_model.html.md"""
 # %% ../nbs/04_gpt_model.ipynb #94e8d69e
 from __future__ import annotations
 
-from collections.abc import Iterator
 import contextlib
 import dataclasses
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .attention import KVCache
 from .config import ConfigError, GPTConfig, LLMError

@@ -8,10 +8,10 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/tokenization.html.md""
 # %% ../nbs/01_tokenization.ipynb #c4d0dd0b
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
 import functools
 import heapq
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 

@@ -8,18 +8,18 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/training.html.md"""
 # %% ../nbs/05_training.ipynb #1e5cd836
 from __future__ import annotations
 
-from collections.abc import Callable
 import contextlib
-from dataclasses import dataclass
 import functools
 import math
-from pathlib import Path
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import torch
-from torch import nn
 import torch.distributed as dist
+from torch import nn
 
 from .checkpoints import Checkpoint, recover_checkpoint, save_checkpoint
 from llm_from_scratch.config import (

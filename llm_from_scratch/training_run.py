@@ -8,18 +8,18 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/training_run.html.md""
 # %% ../nbs/54_training_run.ipynb #54import
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import contextlib
 import dataclasses
-from dataclasses import dataclass
 import json
 import os
-from pathlib import Path
 import signal
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TYPE_CHECKING
 
 import torch

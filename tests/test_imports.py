@@ -130,3 +130,22 @@ def test_the_package_docstring_lists_every_module():
 
     doc = llm_from_scratch.__doc__ or ""
     assert not [m for m in ORDER if f"`llm_from_scratch.{m}`" not in doc]
+
+
+@pytest.mark.parametrize("module", ["drawing", "diagrams", "explorers", "quiz"])
+def test_a_teaching_helper_without_the_course_extra_names_it(module):
+    """A light install (`pip install llm-from-scratch`, no notebook libraries): the teaching helpers say what to add."""
+    block = "; ".join(f"sys.modules[{m!r}] = None" for m in ("matplotlib", "anywidget", "traitlets"))
+    code = f"import sys; {block}; import llm_from_scratch.teaching.{module}"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1].endswith("pip install 'llm-from-scratch[course]'")
+
+
+def test_the_base_install_leaves_the_notebook_libraries_to_the_course_extra():
+    import tomllib
+
+    project = tomllib.loads((PKG.parent / "pyproject.toml").read_text())["project"]
+    base = " ".join(project["dependencies"])
+    assert not [lib for lib in ("matplotlib", "ipywidgets", "anywidget") if lib in base]
+    assert {"matplotlib", "ipywidgets>=8", "anywidget>=0.9"} <= set(project["optional-dependencies"]["course"])

@@ -58,9 +58,9 @@ def install_source() -> str:
             f'    repo = "{url}"\n'
             '    pip = [sys.executable, "-m", "pip"]\n'
             "    for spec in (\n"
-            f'        "{name}=={v}",\n'
-            f'        f"{name} @ git+{{repo}}@v{v}",\n'
-            f'        f"{name} @ git+{{repo}}@{branch}",\n'
+            f'        "{name}[course]=={v}",\n'
+            f'        f"{name}[course] @ git+{{repo}}@v{v}",\n'
+            f'        f"{name}[course] @ git+{{repo}}@{branch}",\n'
             "    ):\n"
             '        done = subprocess.run([*pip, "install", "-q", spec], capture_output=True)\n'
             "        if done.returncode == 0:\n"

@@ -9,10 +9,10 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/commands_finetune.html
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
 import dataclasses
-from dataclasses import dataclass, field
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from llm_from_scratch.checkpoints import (
     save_checkpoint,
 )
 from .flags import Parser, add_field_flags
-from ..config import LLMError, TrainConfig, resolve_device
+from ..config import LLMError, TrainConfig, preset_fields, resolve_device
 from ..data import load_text
 from llm_from_scratch.finetune import (
     FinetuneError,
@@ -50,7 +50,7 @@ from ..training_run import TrainError, TrainSetup, start_metrics
 
 # %% auto #0
 __all__ = ['TASK_FIELDS', 'read_jsonl', 'encode_examples', 'FinetuneLoop', 'FinetuneJob', 'run_finetune', 'classify',
-           'finetune_parser', 'finetune_main', 'classify_main']
+           'finetune_config', 'finetune_parser', 'finetune_main', 'classify_main']
 
 # %% ../../nbs/63_commands_finetune.ipynb #a81fe06c
 TASK_FIELDS = {"classify": ("text", "label"), "instruct": ("instruction", "response")}
@@ -286,18 +286,16 @@ def classify(
     return [(labels[int(k)], float(v)) for k, v in zip(i, p)]
 
 # %% ../../nbs/63_commands_finetune.ipynb #ft7cli02
-_FINETUNE_DEFAULTS = dict(
-    max_iters=200,
-    batch_size=16,
-    lr=1e-3,
-    min_lr=1e-4,
-    warmup_iters=10,
-    weight_decay=0.0,
-    grad_clip=1.0,
-    eval_interval=50,
-    ckpt_interval=100,
-    out_dir="out/finetune",
-)  # fine-tuning's own defaults; the other TrainConfig fields keep theirs
+_FINETUNE_FLAGS = ("max_iters", "batch_size", "lr", "min_lr", "warmup_iters",
+                   "weight_decay", "grad_clip", "eval_interval", "ckpt_interval",
+                   "out_dir", "log_interval", "seed", "device")  # fmt: skip
+
+
+def finetune_config(args: dict[str, Any]) -> TrainConfig:
+    """The training settings of a `finetune` run: `TrainConfig`'s defaults, the
+    `finetune` preset over them, the flags over both."""
+    given = {k: args[k] for k in _FINETUNE_FLAGS if k in args}
+    return TrainConfig(**{**preset_fields("finetune", TrainConfig), **given})
 
 
 def finetune_parser() -> argparse.ArgumentParser:
@@ -319,9 +317,9 @@ def finetune_parser() -> argparse.ArgumentParser:
     add("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
     add("--overwrite", action="store_true", help="start over if OUT_DIR holds a run")
     add("--no-progress", action="store_true", help="no progress bar")
-    names = [*_FINETUNE_DEFAULTS, "log_interval", "seed", "device"]
     group = p.add_argument_group("training (TrainConfig)")
-    add_field_flags(group, TrainConfig, _FINETUNE_DEFAULTS, names)
+    defaults = preset_fields("finetune", TrainConfig)
+    add_field_flags(group, TrainConfig, defaults, _FINETUNE_FLAGS)
     return p
 
 
@@ -329,8 +327,7 @@ def finetune_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch finetune`: fine-tune, report the validation loss and where the
     checkpoint is."""
     a = vars(finetune_parser().parse_args(list(argv)))
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    tc = TrainConfig(**{**_FINETUNE_DEFAULTS, **{k: a[k] for k in names if k in a}})
+    tc = finetune_config(a)
     jobs = {f.name for f in dataclasses.fields(FinetuneJob)}
     job = FinetuneJob(**{k: a[k] for k in jobs})
     model, tok, meta, val_loss = run_finetune(job, tc, not a["no_progress"])

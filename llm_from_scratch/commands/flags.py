@@ -9,10 +9,10 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/commands_flags.html.md
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable, Iterator
 import contextlib
 import dataclasses
 import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..config import ConfigError, LLMError, read_config_file

@@ -9,10 +9,10 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/commands_generate.html
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Iterator, Sequence
 import itertools
-from pathlib import Path
 import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,6 +23,7 @@ from llm_from_scratch.config import (
     GenerationConfig,
     GenerationError,
     LLMError,
+    preset_fields,
     resolve_device,
 )
 from ..data import TokenizerError
@@ -54,7 +55,6 @@ def load_for_generation(
     return load_trained(checkpoint, map_location=device)
 
 
-_GENERATE_DEFAULTS = dict(max_new_tokens=200, temperature=0.8)  # the CLI's own
 _DECODING_FLAGS = ("max_new_tokens", "temperature", "top_k", "top_p", "num_beams",
                    "length_penalty", "repetition_penalty", "no_repeat_ngram_size",
                    "window_shift")  # fmt: skip
@@ -94,13 +94,14 @@ def generate_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="(default: %(default)s)")
     # fmt: on
     group = p.add_argument_group("decoding (GenerationConfig)")
-    add_field_flags(group, GenerationConfig, _GENERATE_DEFAULTS, _DECODING_FLAGS)
+    defaults = preset_fields("generate", GenerationConfig)
+    add_field_flags(group, GenerationConfig, defaults, _DECODING_FLAGS)
     return p
 
 # %% ../../nbs/62_commands_generate.ipynb #a893a795
 def _generation_config(a: argparse.Namespace, eot: int | None) -> GenerationConfig:
     o = {
-        **_GENERATE_DEFAULTS,
+        **preset_fields("generate", GenerationConfig),
         **{
             k: v
             for k, v in vars(a).items()

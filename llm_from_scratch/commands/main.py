@@ -8,9 +8,9 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/commands_main.html.md"
 # %% ../../nbs/64_commands_main.ipynb #64import
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-import sys
 
 from .. import __version__
 from .finetune import classify_main, finetune_main

@@ -9,10 +9,10 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/commands_train.html.md
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 import dataclasses
-from dataclasses import dataclass
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +29,17 @@ from llm_from_scratch.commands.flags import (
 from llm_from_scratch.config import (
     ConfigError,
     GPTConfig,
-    PRESETS,
+    GenerationConfig,
+    MODEL_PRESETS,
     TrainConfig,
     command_name,
     config_from_dict,
+    preset,
     preset_fields,
     read_config_file,
 )
-from ..fast import low_memory
 from ..data import TokenizerError
+from ..fast import low_memory
 from ..generation import generate
 from ..model import GPT
 from ..tokenizer import Tokenizer, decode, encode
@@ -45,21 +47,9 @@ from ..trainer import train
 from ..training_run import TrainError, load_data, make_tokenizer
 
 # %% auto #0
-__all__ = ['preset_train_defaults', 'train_parser', 'TrainPlan', 'resolve_configs', 'train_main']
+__all__ = ['train_parser', 'TrainPlan', 'resolve_configs', 'train_main']
 
 # %% ../../nbs/61_commands_train.ipynb #d096e8cc
-def preset_train_defaults(name: str) -> dict[str, Any]:
-    """TrainConfig overrides that go with a model preset: character level for
-    'char'/'tiny', GPT-2 BPE otherwise."""
-    if name == "char":
-        return {}
-    if name == "tiny":
-        return dict(out_dir="out/tiny", max_iters=200, eval_interval=50, eval_iters=10,
-                    ckpt_interval=200)  # fmt: skip
-    return dict(tokenizer="gpt2", out_dir=f"out/shakespeare-{name}", batch_size=8,
-                lr=6e-4, min_lr=6e-5, eval_iters=50)  # fmt: skip
-
-
 def train_parser() -> argparse.ArgumentParser:
     """The argument parser of `llm-from-scratch train`: options plus one flag per
     GPTConfig and TrainConfig field."""
@@ -75,7 +65,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE",
                    help="YAML, TOML or JSON file of model and training fields "
                         "(and `preset`)")
-    p.add_argument("--preset", choices=sorted(PRESETS),
+    p.add_argument("--preset", choices=MODEL_PRESETS,
                    help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT_DIR/checkpoint")
@@ -88,7 +78,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", default="\n",
                    help="prompt of the final sample (default: a newline)")
     # fmt: on
-    char = dataclasses.asdict(config_from_dict(PRESETS["char"]))
+    char = dataclasses.asdict(preset("char"))
     char["vocab_size"] = "the tokenizer's size"
     title = "model fields (GPTConfig; defaults: the char preset's)"
     add_field_flags(p.add_argument_group(title), GPTConfig, char)
@@ -138,7 +128,8 @@ def resolve_configs(args: dict[str, Any]) -> TrainPlan:
     to fill in defaults are read once, here, and handed on."""
     name, model_kw, tc_kw = _given_fields(args)
     if args.get("resume"):
-        default_dir = preset_train_defaults(name).get("out_dir", TrainConfig.out_dir)
+        train_kw = preset_fields(name, TrainConfig)
+        default_dir = train_kw.get("out_dir", TrainConfig.out_dir)
         ckpt_dir = Path(tc_kw.get("out_dir", default_dir)) / "checkpoint"
         if not has_checkpoint(ckpt_dir):
             raise TrainError(
@@ -148,7 +139,7 @@ def resolve_configs(args: dict[str, Any]) -> TrainPlan:
         tc_d = {**dataclasses.asdict(ck.train_config), **tc_kw}
         cfg = config_from_dict({**dataclasses.asdict(ck.model.cfg), **model_kw})
         return TrainPlan(cfg, config_from_dict(tc_d, TrainConfig), checkpoint=ck)
-    tc = config_from_dict({**preset_train_defaults(name), **tc_kw}, TrainConfig)
+    tc = config_from_dict({**preset_fields(name, TrainConfig), **tc_kw}, TrainConfig)
     plan = TrainPlan(GPTConfig(), tc)
     if "vocab_size" not in model_kw:
         plan.text = load_data(tc)
@@ -159,13 +150,12 @@ def resolve_configs(args: dict[str, Any]) -> TrainPlan:
 
 # %% ../../nbs/61_commands_train.ipynb #082c988e
 def _sample(model: GPT, tok: Tokenizer, prompt: str, n: int, seed: int = 0) -> str:
-    """`prompt` and `n` sampled tokens (temperature 0.8), through
-    `generation.generate`."""
+    """`prompt` and `n` sampled tokens, decoded as `generate` decodes by default (the
+    `generate` preset), through `generation.generate`."""
     dev = next(model.parameters()).device
     g = torch.Generator(device=dev).manual_seed(seed)
-    out = generate(
-        model, encode(tok, prompt), n, do_sample=True, temperature=0.8, generator=g
-    )
+    opts = {**preset_fields("generate", GenerationConfig), "max_new_tokens": n}
+    out = generate(model, encode(tok, prompt), do_sample=True, generator=g, **opts)
     assert isinstance(out, torch.Tensor)  # one prompt in: one tensor out
     return decode(tok, out.tolist())
 

@@ -11,9 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 import math
 
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch
+try:  # the teaching helpers need the course extra; the package's commands do not
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch
+except ModuleNotFoundError as e:  # one line that says what to install
+    raise ModuleNotFoundError(
+        f"{__name__} needs {e.name}, from the course extra: "
+        "pip install 'llm-from-scratch[course]'"
+    ) from None
 
 from llm_from_scratch.teaching.drawing import (
     FONT,

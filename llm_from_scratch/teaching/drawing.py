@@ -12,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from matplotlib.axes import Axes
-from matplotlib.colors import to_rgb
-from matplotlib.figure import Figure
-from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
-import matplotlib.pyplot as plt
-from matplotlib.text import Text
+try:  # the teaching helpers need the course extra; the package's commands do not
+    from matplotlib.axes import Axes
+    from matplotlib.colors import to_rgb
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+except ModuleNotFoundError as e:  # one line that says what to install
+    raise ModuleNotFoundError(
+        f"{__name__} needs {e.name}, from the course extra: "
+        "pip install 'llm-from-scratch[course]'"
+    ) from None
 
 # %% auto #0
 __all__ = ['COURSE_STYLE', 'PALETTE', 'FONT', 'INK', 'smallest_text_px', 'use_course_style', 'canvas', 'box', 'check_legible',

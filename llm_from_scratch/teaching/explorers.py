@@ -13,9 +13,16 @@ import html
 import itertools
 from typing import Any
 
-import anywidget
 import torch
-import traitlets
+
+try:  # the teaching helpers need the course extra; the package's commands do not
+    import anywidget
+    import traitlets
+except ModuleNotFoundError as e:  # one line that says what to install
+    raise ModuleNotFoundError(
+        f"{__name__} needs {e.name}, from the course extra: "
+        "pip install 'llm-from-scratch[course]'"
+    ) from None
 
 from ..config import LLMError
 from ..generation import generate

@@ -8,11 +8,11 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/teaching_maps.html.md"
 # %% ../../nbs/71_teaching_maps.ipynb #71import
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import html
 import json
-from typing import Any, TYPE_CHECKING
 import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, TYPE_CHECKING
 
 if TYPE_CHECKING:  # for annotations only: the helpers import these when they run
     import torch

@@ -15,9 +15,16 @@ from importlib import resources
 import re
 from typing import Any, TYPE_CHECKING, cast
 
-import anywidget
-import traitlets
 import yaml
+
+try:  # the teaching helpers need the course extra; the package's commands do not
+    import anywidget
+    import traitlets
+except ModuleNotFoundError as e:  # one line that says what to install
+    raise ModuleNotFoundError(
+        f"{__name__} needs {e.name}, from the course extra: "
+        "pip install 'llm-from-scratch[course]'"
+    ) from None
 
 from ..config import LLMError
 
