@@ -30,7 +30,7 @@ from llm_from_scratch.files import (
     save_json,
     save_weights,
 )
-from .model import GPT, _tied_head, load_state
+from .model import GPT, tied_head_key, load_state
 from .tokenizer import Tokenizer, tokenizer_from_dict, tokenizer_to_dict
 
 # %% auto #0
@@ -42,7 +42,7 @@ def save_model(model: GPT, path: str | Path) -> Path:
     """Save `model` as `path/config.json` + `path/model.safetensors` (atomic writes; the
     tied head is stored once); returns the directory."""
     path = Path(path)
-    skip = _tied_head(model)
+    skip = tied_head_key(model)
     sd = {k: v for k, v in model.state_dict().items() if k != skip}
     save_weights(path / "model.safetensors", sd, "llm_from_scratch")
     save_json(path / "config.json", dataclasses.asdict(model.cfg))

@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .config import TrainConfig
-from .model import GPT, _check_targets, check_ids
+from .model import GPT, check_targets, check_ids
 
 # %% auto #0
 __all__ = ['time_split', 'best_seconds', 'measure_machine', 'ChunkedCrossEntropy', 'chunked_cross_entropy', 'hidden_states',
@@ -205,7 +205,7 @@ class LowMemoryLoss(nn.Module):
         if targets is None:
             return m(idx)
         check_ids(idx, m.cfg.vocab_size, m.cfg.max_seq_len)
-        _check_targets(targets, idx, m.cfg.vocab_size)
+        check_targets(targets, idx, m.cfg.vocab_size)
         x = hidden_states(m, idx, self.checkpoint_blocks)
         if self.chunk_size:
             return None, chunked_cross_entropy(

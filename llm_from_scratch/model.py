@@ -32,8 +32,8 @@ from llm_from_scratch.files import (
 from .transformer import Block, LayerNorm
 
 # %% auto #0
-__all__ = ['GPT', 'ModelInputError', 'check_ids', 'eval_mode', 'load_state', 'config_from_hf', 'hf_config', 'from_hf_state_dict',
-           'hf_state_dict']
+__all__ = ['GPT', 'ModelInputError', 'check_ids', 'check_targets', 'eval_mode', 'tied_head_key', 'load_state', 'config_from_hf',
+           'hf_config', 'from_hf_state_dict', 'hf_state_dict']
 
 # %% ../nbs/04_gpt_model.ipynb #17d18642
 class GPT(nn.Module):
@@ -92,7 +92,7 @@ class GPT(nn.Module):
         if check:
             check_ids(idx, self.cfg.vocab_size, self.cfg.max_seq_len, past)
             if targets is not None:
-                _check_targets(targets, idx, self.cfg.vocab_size)
+                check_targets(targets, idx, self.cfg.vocab_size)
         B, T = idx.shape
         pos = torch.arange(past, past + T, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
@@ -190,7 +190,9 @@ def check_ids(
         )
 
 
-def _check_targets(targets: Any, idx: torch.Tensor, vocab_size: int) -> None:
+def check_targets(targets: Any, idx: torch.Tensor, vocab_size: int) -> None:
+    """Raise `ModelInputError` unless `targets` are integer ids in [0, vocab_size) or
+    -100 (ignored), in a tensor shaped like `idx`."""
     if not isinstance(targets, torch.Tensor) or targets.shape != idx.shape:
         got = (
             tuple(targets.shape) if isinstance(targets, torch.Tensor) else type(targets)
@@ -219,9 +221,9 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         model.train(was_training)
 
 # %% ../nbs/04_gpt_model.ipynb #04loadst
-def _tied_head(model: GPT) -> str | None:
-    # the name not to store: the LM head when it is the embedding matrix (a fine-tuned
-    # classifier's head is a separate matrix and is stored)
+def tied_head_key(model: GPT) -> str | None:
+    """The state-dict key not to store: the LM head's when it is the embedding matrix
+    (a fine-tuned classifier's head is a separate matrix and is stored)."""
     return "lm_head.weight" if model.lm_head.weight is model.wte.weight else None
 
 
@@ -230,7 +232,7 @@ def load_state(
 ) -> GPT:
     """Copy tensors into `model`, checking that keys and shapes match exactly; errors
     name the offending tensor. The LM head is skipped when it is tied to `wte`."""
-    skip = _tied_head(model)
+    skip = tied_head_key(model)
     own = {k: v for k, v in model.state_dict().items() if k != skip}
     sd = {k: v for k, v in sd.items() if k != skip}
     if missing := sorted(set(own) - set(sd)):

@@ -108,7 +108,7 @@ def browser_run(tmp_path_factory):
                "menus": [{"page": chapter, "target": target, "width": w,
                           "screenshot": str(shots / f"chapter-{w}-menu.png") if w == 390 else None}
                          for w in MENU_WIDTHS],
-               "measure": chapters + ["index"], "out": str(tmp / "results.json")}
+               "measure": chapters + ["index"], "chapters": chapters, "out": str(tmp / "results.json")}
         (tmp / "config.json").write_text(json.dumps(cfg))
         r = subprocess.run(["node", str(ROOT / "book" / "check_site.mjs"), str(tmp / "config.json")], cwd=ROOT,
                            capture_output=True, text=True, timeout=600)

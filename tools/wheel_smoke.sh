@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the sdist and the wheel, check them, install the wheel into a fresh virtual environment OUTSIDE the
-# checkout and use it as a pip user would: import, --version, the quiz texts, a 20-step `train` on a
-# pre-seeded corpus cache, and `generate` from its checkpoint. Called by .ci/run; run it from any
+# checkout and use it as a pip user would: the light install (no extras) imports, runs --version, a 20-step `train`
+# on a pre-seeded corpus cache and `generate` from its checkpoint, and a teaching helper names the extra it needs;
+# then, with the `course` extra, the quiz texts load. Called by .ci/run; run it from any
 # environment that has `build` and `twine` (the project's dev extra):
 #
 #     bash tools/wheel_smoke.sh            # dist/ holds the sdist and the wheel afterwards
@@ -30,7 +31,7 @@ $PY tools/check_dist.py dist "$(ls "$tmp"/direct/*.whl)"
 whl=$(ls "$ROOT"/dist/*.whl)
 version=$($PY tools/colab_cells.py --version)
 
-echo "-- install into a fresh venv outside the checkout"
+echo "-- install into a fresh venv outside the checkout (no extras)"
 unset PYTHONPATH  # a checkout on it would look like an installed llm-from-scratch to pip
 t0=$(now)
 $PY -m venv "$tmp/venv"
@@ -49,15 +50,41 @@ t0=$(now)
 (
   cd "$tmp/run"
   export LLM_FROM_SCRATCH_CACHE=$tmp/cache PATH=$tmp/venv/bin:$PATH
-  python - "$tmp/venv" "$n_quiz" <<'EOF'
+  python - "$tmp/venv" <<'EOF'
+import importlib.util
 import sys
 from pathlib import Path
 
 import llm_from_scratch
+
+venv = Path(sys.argv[1]).resolve()
+assert venv in Path(llm_from_scratch.__file__).resolve().parents, llm_from_scratch.__file__
+extra = [m for m in ("matplotlib", "ipywidgets", "anywidget") if importlib.util.find_spec(m)]
+assert not extra, f"the light install pulled in the course extra's {extra}"
+try:
+    import llm_from_scratch.teaching.quiz  # noqa: F401
+except ModuleNotFoundError as e:
+    assert "llm-from-scratch[course]" in str(e), e
+    print("light install: a teaching helper names its extra:", e)
+else:
+    raise AssertionError("llm_from_scratch.teaching.quiz imported without the course extra")
+EOF
+  test "$(llm-from-scratch --version)" = "llm-from-scratch $version"
+  llm-from-scratch --version
+  llm-from-scratch train --max-iters 20 --n-layers 2 --n-heads 2 --d-model 64 --max-seq-len 64 \
+    --batch-size 8 --warmup-iters 2 --eval-interval 20 --eval-iters 2 --log-interval 10 \
+    --out-dir out --no-progress --sample-tokens 0
+  llm-from-scratch generate --checkpoint out/checkpoint --prompt "ROMEO:" --max-new-tokens 40 --seed 0
+
+  echo "-- the course extra: the teaching helpers and the quiz texts"
+  python -m pip install -qq --no-compile "$whl[course]"
+  python - "$n_quiz" <<'EOF'
+import sys
+
+import llm_from_scratch
 from llm_from_scratch.teaching.quiz import load_quizzes, quiz, quiz_files
 
-venv, n_quiz = Path(sys.argv[1]).resolve(), int(sys.argv[2])
-assert venv in Path(llm_from_scratch.__file__).resolve().parents, llm_from_scratch.__file__
+n_quiz = int(sys.argv[1])
 files = quiz_files()  # read from the installed package data
 assert len(files) == n_quiz, f"{len(files)} quiz files installed, {n_quiz} in the source"
 bank = load_quizzes()  # every quiz checked: one correct option, its markup renders
@@ -66,13 +93,7 @@ if bank:
 print(f"import llm_from_scratch {llm_from_scratch.__version__}: ok; "
       f"{len(files)} quiz files, {len(bank)} quizzes load from the installed wheel")
 EOF
-  test "$(llm-from-scratch --version)" = "llm-from-scratch $version"
-  llm-from-scratch --version
-  llm-from-scratch train --max-iters 20 --n-layers 2 --n-heads 2 --d-model 64 --max-seq-len 64 \
-    --batch-size 8 --warmup-iters 2 --eval-interval 20 --eval-iters 2 --log-interval 10 \
-    --out-dir out --no-progress --sample-tokens 0
-  llm-from-scratch generate --checkpoint out/checkpoint --prompt "ROMEO:" --max-new-tokens 40 --seed 0
 )
 smoke_s=$(since "$t0")
 echo "wheel smoke test passed: wheel $(( $(stat -c %s "$whl") / 1024 )) KiB, install ${install_s} s" \
-  "(fresh venv, $TORCH_SPEC + the wheel), smoke ${smoke_s} s"
+  "(fresh venv, $TORCH_SPEC + the wheel), smoke ${smoke_s} s (the course extra's install included)"
