@@ -29,11 +29,11 @@ else:  # Python 3.10
     import tomli as tomllib
 
 # %% auto #0
-__all__ = ['PRESETS', 'MODEL_PRESETS', 'LLMError', 'ConfigError', 'command_name', 'quick_mode', 'pick', 'check_device_name',
-           'resolve_device', 'resolve_dtype', 'autocast_for', 'format_bytes', 'memory_limit', 'oom_size', 'param',
-           'check_at_least', 'check_field_types', 'GPTConfig', 'TrainConfig', 'preset_fields', 'preset',
-           'config_from_dict', 'read_config_file', 'write_config_file', 'load_config', 'save_config', 'count_params',
-           'GenerationError', 'GenerationConfig', 'with_options']
+__all__ = ['PRESETS', 'MODEL_PRESETS', 'LLMError', 'ConfigError', 'command_name', 'param', 'check_at_least', 'check_field_types',
+           'GPTConfig', 'check_device_name', 'resolve_device', 'TrainConfig', 'GenerationError', 'GenerationConfig',
+           'with_options', 'preset_fields', 'preset', 'config_from_dict', 'read_config_file', 'write_config_file',
+           'load_config', 'save_config', 'count_params', 'quick_mode', 'pick', 'resolve_dtype', 'autocast_for',
+           'format_bytes', 'memory_limit', 'oom_size']
 
 # %% ../nbs/50_config.ipynb #f72cefc5
 class LLMError(Exception):
@@ -59,139 +59,6 @@ def command_name() -> str:
         return str(exe.relative_to(Path.cwd()))  # e.g. .venv/bin/llm-from-scratch
     except ValueError:
         return str(exe)
-
-# %% ../nbs/50_config.ipynb #2dc36c63
-def quick_mode() -> bool:
-    """True when `LLM_FROM_SCRATCH_QUICK` is set to 1/true/yes (CI's fast mode); full
-    mode otherwise."""
-    return os.environ.get("LLM_FROM_SCRATCH_QUICK", "").strip().lower() in (
-        "1",
-        "true",
-        "yes",
-    )
-
-
-def pick(full: Any, quick: Any) -> Any:
-    """`quick` in quick mode, else `full`: e.g. `max_iters = pick(2000, 50)`."""
-    return quick if quick_mode() else full
-
-# %% ../nbs/50_config.ipynb #f6328f44
-_DEVICE_TYPES = ("cpu", "cuda", "mps")
-
-
-def check_device_name(name: str) -> None:
-    """Raise `ConfigError` unless `name` is 'auto' or a device we can run on by name:
-    'cpu', 'cuda', 'cuda:N', 'mps' (whether it is present is checked when used)."""
-    if name == "auto":
-        return
-    import torch  # only now: a default config needs no torch
-
-    try:
-        kind = torch.device(name).type
-    except (RuntimeError, ValueError, TypeError):
-        kind = None
-    if kind not in _DEVICE_TYPES:
-        raise ConfigError(
-            f"`device` {name!r} is not a device name we know: use auto, cpu, cuda, "
-            "cuda:N or mps"
-        )
-
-# %% ../nbs/50_config.ipynb #rt000007
-def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """The device to run on: 'auto' picks cuda:LOCAL_RANK, then mps, then cpu; a named
-    device must exist on this machine, else a `ConfigError` says what does."""
-    import torch
-
-    check_device_name(name)
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank)
-        if (
-            getattr(torch.backends, "mps", None) is not None
-            and torch.backends.mps.is_available()
-        ):
-            return torch.device("mps")
-        return torch.device("cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"`device` {name!r}: CUDA is not available here")
-        dev = torch.device("cuda", local_rank if dev.index is None else dev.index)
-        if dev.index >= (n := torch.cuda.device_count()):
-            raise ConfigError(f"`device` {name!r}: this machine has {n} CUDA device(s)")
-    mps = getattr(torch.backends, "mps", None)
-    if dev.type == "mps" and not (mps is not None and mps.is_available()):
-        raise ConfigError(f"`device` {name!r}: Apple's MPS is not available here")
-    return dev
-
-# %% ../nbs/50_config.ipynb #3599fe1e
-def resolve_dtype(device: torch.device, dtype: str = "auto") -> str:
-    """`dtype` 'auto' made concrete: 'bfloat16' on a GPU with bf16 arithmetic,
-    'float16' (trained with a loss scaler) on any other CUDA GPU, e.g. a T4, and
-    'float32' elsewhere. Other values are returned as they are."""
-    if dtype != "auto":
-        return dtype
-    if device.type != "cuda":
-        return "float32"
-    import torch
-
-    # bf16 arithmetic needs an AMD GPU or an NVIDIA one of compute capability 8.0
-    # (Ampere) or newer; older ones only emulate it, slower than fp16 with a loss scale
-    capability = torch.cuda.get_device_capability(device)
-    native_bf16 = torch.version.hip is not None or capability >= (8, 0)
-    return "bfloat16" if native_bf16 else "float16"
-
-
-def autocast_for(
-    device: torch.device, dtype: str = "auto"
-) -> contextlib.AbstractContextManager[Any]:
-    """Autocast to the 16-bit type `resolve_dtype` picks ('bfloat16' or 'float16');
-    a no-op for fp32."""
-    import torch
-
-    dtype = resolve_dtype(device, dtype)
-    if dtype == "float32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=getattr(torch, dtype))
-
-# %% ../nbs/50_config.ipynb #rt000012
-def format_bytes(n: float) -> str:
-    """A size for people: 512 B, 3.2 MB, 1.5 TB (powers of 1000)."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    raise AssertionError
-
-
-def memory_limit(device: Any = "cpu") -> int | None:
-    """Bytes of memory `device` has in all (a GPU's memory; the machine's RAM for the
-    CPU and Apple's unified memory), or None when it cannot be told. Work that needs
-    more than this cannot fit at all; work that needs less still may not (others use
-    it too)."""
-    import torch
-
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None  # not on this OS
-
-
-def oom_size(e: BaseException) -> str | None:
-    """The size torch could not allocate, if `e` is an out-of-memory error (CUDA's or
-    the CPU allocator's), else None."""
-    import torch
-
-    if isinstance(e, torch.OutOfMemoryError):
-        m = re.search(r"Tried to allocate ([\d.]+ \w+)", str(e))
-        return m.group(1) if m else "more than is free"
-    if isinstance(e, RuntimeError) and "can't allocate memory" in str(e):
-        m = re.search(r"allocate (\d+) bytes", str(e))
-        return format_bytes(int(m.group(1))) if m else "more than is free"
-    return None
 
 # %% ../nbs/50_config.ipynb #checkfieldtypes
 def param(default: Any, doc: str) -> Any:
@@ -277,6 +144,55 @@ class GPTConfig:
     def head_dim(self) -> int:
         """Width of one attention head: d_model // n_heads."""
         return self.d_model // self.n_heads
+
+# %% ../nbs/50_config.ipynb #f6328f44
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def check_device_name(name: str) -> None:
+    """Raise `ConfigError` unless `name` is 'auto' or a device we can run on by name:
+    'cpu', 'cuda', 'cuda:N', 'mps' (whether it is present is checked when used)."""
+    if name == "auto":
+        return
+    import torch  # only now: a default config needs no torch
+
+    try:
+        kind = torch.device(name).type
+    except (RuntimeError, ValueError, TypeError):
+        kind = None
+    if kind not in _DEVICE_TYPES:
+        raise ConfigError(
+            f"`device` {name!r} is not a device name we know: use auto, cpu, cuda, "
+            "cuda:N or mps"
+        )
+
+# %% ../nbs/50_config.ipynb #rt000007
+def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
+    """The device to run on: 'auto' picks cuda:LOCAL_RANK, then mps, then cpu; a named
+    device must exist on this machine, else a `ConfigError` says what does."""
+    import torch
+
+    check_device_name(name)
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank)
+        if (
+            getattr(torch.backends, "mps", None) is not None
+            and torch.backends.mps.is_available()
+        ):
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"`device` {name!r}: CUDA is not available here")
+        dev = torch.device("cuda", local_rank if dev.index is None else dev.index)
+        if dev.index >= (n := torch.cuda.device_count()):
+            raise ConfigError(f"`device` {name!r}: this machine has {n} CUDA device(s)")
+    mps = getattr(torch.backends, "mps", None)
+    if dev.type == "mps" and not (mps is not None and mps.is_available()):
+        raise ConfigError(f"`device` {name!r}: Apple's MPS is not available here")
+    return dev
 
 # %% ../nbs/50_config.ipynb #5e1ac0f1
 @dataclass
@@ -387,144 +303,6 @@ class TrainConfig:
             )
         check_device_name(self.device)
         return self
-
-# %% ../nbs/50_config.ipynb #08764bb9
-# nanoGPT's GPT-2 training settings, for the presets shaped like GPT-2 (BPE tokens)
-_BPE = dict(tokenizer="gpt2", batch_size=8, lr=6e-4, min_lr=6e-5, eval_iters=50)
-
-PRESETS: dict[str, dict[str, Any]] = {  # name -> fields it sets, of any config class
-    # model presets (`train --preset NAME`): GPTConfig fields, and their training fields
-    "seed": dict(**_BPE, out_dir="out/shakespeare-seed"),
-    "char": dict(
-        vocab_size=65, max_seq_len=64, n_layers=4, n_heads=4, d_model=128, dropout=0.0
-    ),
-    "tiny": dict(
-        vocab_size=128, max_seq_len=32, n_layers=2, n_heads=2, d_model=32, dropout=0.0,
-        out_dir="out/tiny", max_iters=200, eval_interval=50, eval_iters=10,
-        ckpt_interval=200,
-    ),  # fmt: skip
-    "gpt2": dict(max_seq_len=1024, n_layers=12, n_heads=12, d_model=768,
-                 dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2"),  # fmt: skip
-    "gpt2-medium": dict(max_seq_len=1024, n_layers=24, n_heads=16, d_model=1024,
-                        dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-medium"),
-    "gpt2-large": dict(max_seq_len=1024, n_layers=36, n_heads=20, d_model=1280,
-                       dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-large"),
-    "gpt2-xl": dict(max_seq_len=1024, n_layers=48, n_heads=25, d_model=1600,
-                    dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-xl"),
-    # the commands' own: `finetune`'s training (TrainConfig), and the decoding of
-    # `generate` and of `train`'s final sample (GenerationConfig)
-    "finetune": dict(max_iters=200, batch_size=16, warmup_iters=10, weight_decay=0.0,
-                     eval_interval=50, ckpt_interval=100, out_dir="out/finetune"),
-    "generate": dict(max_new_tokens=200, temperature=0.8),
-}  # fmt: skip
-MODEL_PRESETS = ("seed", "char", "tiny", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
-
-
-def preset_fields(name: str, cls: type = GPTConfig) -> dict[str, Any]:
-    """The fields preset `name` sets on the config class `cls` (a copy), or a
-    `ConfigError` naming the valid presets."""
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in PRESETS[name].items() if k in names}
-
-
-def preset(name: str, **overrides: Any) -> GPTConfig:
-    """The named preset (see `PRESETS`), with field overrides."""
-    return config_from_dict({**preset_fields(name), **overrides})
-
-# %% ../nbs/50_config.ipynb #661890f9
-def config_from_dict(d: dict[str, Any], cls: type = GPTConfig) -> Any:
-    """Build a dataclass config `cls` from a dict, rejecting unknown keys with a helpful
-    message."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise ConfigError(
-            f"unknown {cls.__name__} field(s) {unknown}; valid fields: {sorted(names)}"
-        )
-    try:
-        return cls(**d)
-    except TypeError as e:
-        raise ConfigError(str(e)) from None
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML (.yaml/.yml), TOML (.toml) or JSON (.json) file into a dict."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"config file not found: {path}")
-    if path.is_dir():
-        raise ConfigError(f"config file {path} is a directory")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"config file {path} is not UTF-8 text") from None
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
-    try:
-        if path.suffix in (".yaml", ".yml"):
-            d = yaml.safe_load(text) or {}
-        elif path.suffix == ".toml":
-            d = tomllib.loads(text)
-        elif path.suffix == ".json":
-            d = json.loads(text)
-        else:
-            raise ConfigError(
-                f"config file must end in .yaml, .yml, .toml or .json: {path}"
-            )
-    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-        raise ConfigError(f"cannot parse {path}: {e}") from None
-    if not isinstance(d, dict):
-        raise ConfigError(f"{path} must hold a mapping of field: value")
-    return d
-
-
-def write_config_file(d: dict[str, Any], path: str | Path) -> Path:
-    """Write a flat dict of config values to YAML, TOML or JSON, chosen by the file
-    suffix."""
-    path = Path(path)
-    if path.suffix in (".yaml", ".yml"):
-        text = yaml.safe_dump(d, sort_keys=False)
-    elif path.suffix == ".json":
-        text = json.dumps(d, indent=2)
-    elif path.suffix == ".toml":
-        text = "".join(
-            f"{k} = {json.dumps(v)}\n" for k, v in d.items() if v is not None
-        )
-    else:
-        raise ConfigError(
-            f"config file must end in .yaml, .yml, .toml or .json: {path}"
-        )
-    path.write_text(text, encoding="utf-8")
-    return path
-
-# %% ../nbs/50_config.ipynb #4988e8fd
-def load_config(path: str | Path, **overrides: Any) -> GPTConfig:
-    """Load a `GPTConfig` from a YAML/TOML/JSON file, then apply overrides."""
-    return config_from_dict({**read_config_file(path), **overrides})
-
-
-def save_config(cfg: GPTConfig, path: str | Path) -> Path:
-    """Save a `GPTConfig` to YAML/TOML/JSON (chosen by suffix)."""
-    return write_config_file(dataclasses.asdict(cfg), path)
-
-# %% ../nbs/50_config.ipynb #a9a1ae8e
-def count_params(cfg: GPTConfig, embeddings: bool = True) -> int:
-    """Parameters of the GPT described by `cfg` (LM head tied to the token
-    embedding)."""
-    d, ff, b = cfg.d_model, cfg.d_ff, int(cfg.bias)
-    assert ff is not None  # GPTConfig.__post_init__ sets it
-    block = (
-        (3 * d * d + 3 * d * b)
-        + (d * d + d * b)
-        + (2 * d * ff + (ff + d) * b)
-        + 2 * (d + d * b)
-    )
-    total = cfg.n_layers * block + (d + d * b)  # blocks + final LayerNorm
-    if embeddings:
-        total += cfg.vocab_size * d + cfg.max_seq_len * d
-    return total
 
 # %% ../nbs/50_config.ipynb #a7915b52
 class GenerationError(LLMError, ValueError):
@@ -671,3 +449,225 @@ def with_options(
     if generation_config is None:
         return GenerationConfig(**options)
     return dataclasses.replace(generation_config, **options)
+
+# %% ../nbs/50_config.ipynb #08764bb9
+# nanoGPT's GPT-2 training settings, for the presets shaped like GPT-2 (BPE tokens)
+_BPE = dict(tokenizer="gpt2", batch_size=8, lr=6e-4, min_lr=6e-5, eval_iters=50)
+
+PRESETS: dict[str, dict[str, Any]] = {  # name -> fields it sets, of any config class
+    # model presets (`train --preset NAME`): GPTConfig fields, and their training fields
+    "seed": dict(**_BPE, out_dir="out/shakespeare-seed"),
+    "char": dict(
+        vocab_size=65, max_seq_len=64, n_layers=4, n_heads=4, d_model=128, dropout=0.0
+    ),
+    "tiny": dict(
+        vocab_size=128, max_seq_len=32, n_layers=2, n_heads=2, d_model=32, dropout=0.0,
+        out_dir="out/tiny", max_iters=200, eval_interval=50, eval_iters=10,
+        ckpt_interval=200,
+    ),  # fmt: skip
+    "gpt2": dict(max_seq_len=1024, n_layers=12, n_heads=12, d_model=768,
+                 dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2"),  # fmt: skip
+    "gpt2-medium": dict(max_seq_len=1024, n_layers=24, n_heads=16, d_model=1024,
+                        dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-medium"),
+    "gpt2-large": dict(max_seq_len=1024, n_layers=36, n_heads=20, d_model=1280,
+                       dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-large"),
+    "gpt2-xl": dict(max_seq_len=1024, n_layers=48, n_heads=25, d_model=1600,
+                    dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-xl"),
+    # the commands' own: `finetune`'s training (TrainConfig), and the decoding of
+    # `generate` and of `train`'s final sample (GenerationConfig)
+    "finetune": dict(max_iters=200, batch_size=16, warmup_iters=10, weight_decay=0.0,
+                     eval_interval=50, ckpt_interval=100, out_dir="out/finetune"),
+    "generate": dict(max_new_tokens=200, temperature=0.8),
+}  # fmt: skip
+MODEL_PRESETS = ("seed", "char", "tiny", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+
+
+def preset_fields(name: str, cls: type = GPTConfig) -> dict[str, Any]:
+    """The fields preset `name` sets on the config class `cls` (a copy), or a
+    `ConfigError` naming the valid presets."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in PRESETS[name].items() if k in names}
+
+
+def preset(name: str, **overrides: Any) -> GPTConfig:
+    """The named preset (see `PRESETS`), with field overrides."""
+    return config_from_dict({**preset_fields(name), **overrides})
+
+# %% ../nbs/50_config.ipynb #661890f9
+def config_from_dict(d: dict[str, Any], cls: type = GPTConfig) -> Any:
+    """Build a dataclass config `cls` from a dict, rejecting unknown keys with a helpful
+    message."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ConfigError(
+            f"unknown {cls.__name__} field(s) {unknown}; valid fields: {sorted(names)}"
+        )
+    try:
+        return cls(**d)
+    except TypeError as e:
+        raise ConfigError(str(e)) from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML (.yaml/.yml), TOML (.toml) or JSON (.json) file into a dict."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            d = yaml.safe_load(text) or {}
+        elif path.suffix == ".toml":
+            d = tomllib.loads(text)
+        elif path.suffix == ".json":
+            d = json.loads(text)
+        else:
+            raise ConfigError(
+                f"config file must end in .yaml, .yml, .toml or .json: {path}"
+            )
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"cannot parse {path}: {e}") from None
+    if not isinstance(d, dict):
+        raise ConfigError(f"{path} must hold a mapping of field: value")
+    return d
+
+
+def write_config_file(d: dict[str, Any], path: str | Path) -> Path:
+    """Write a flat dict of config values to YAML, TOML or JSON, chosen by the file
+    suffix."""
+    path = Path(path)
+    if path.suffix in (".yaml", ".yml"):
+        text = yaml.safe_dump(d, sort_keys=False)
+    elif path.suffix == ".json":
+        text = json.dumps(d, indent=2)
+    elif path.suffix == ".toml":
+        text = "".join(
+            f"{k} = {json.dumps(v)}\n" for k, v in d.items() if v is not None
+        )
+    else:
+        raise ConfigError(
+            f"config file must end in .yaml, .yml, .toml or .json: {path}"
+        )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+# %% ../nbs/50_config.ipynb #4988e8fd
+def load_config(path: str | Path, **overrides: Any) -> GPTConfig:
+    """Load a `GPTConfig` from a YAML/TOML/JSON file, then apply overrides."""
+    return config_from_dict({**read_config_file(path), **overrides})
+
+
+def save_config(cfg: GPTConfig, path: str | Path) -> Path:
+    """Save a `GPTConfig` to YAML/TOML/JSON (chosen by suffix)."""
+    return write_config_file(dataclasses.asdict(cfg), path)
+
+# %% ../nbs/50_config.ipynb #a9a1ae8e
+def count_params(cfg: GPTConfig, embeddings: bool = True) -> int:
+    """Parameters of the GPT described by `cfg` (LM head tied to the token
+    embedding)."""
+    d, ff, b = cfg.d_model, cfg.d_ff, int(cfg.bias)
+    assert ff is not None  # GPTConfig.__post_init__ sets it
+    block = (
+        (3 * d * d + 3 * d * b)
+        + (d * d + d * b)
+        + (2 * d * ff + (ff + d) * b)
+        + 2 * (d + d * b)
+    )
+    total = cfg.n_layers * block + (d + d * b)  # blocks + final LayerNorm
+    if embeddings:
+        total += cfg.vocab_size * d + cfg.max_seq_len * d
+    return total
+
+# %% ../nbs/50_config.ipynb #2dc36c63
+def quick_mode() -> bool:
+    """True when `LLM_FROM_SCRATCH_QUICK` is set to 1/true/yes (CI's fast mode); full
+    mode otherwise."""
+    return os.environ.get("LLM_FROM_SCRATCH_QUICK", "").strip().lower() in (
+        "1",
+        "true",
+        "yes",
+    )
+
+
+def pick(full: Any, quick: Any) -> Any:
+    """`quick` in quick mode, else `full`: e.g. `max_iters = pick(2000, 50)`."""
+    return quick if quick_mode() else full
+
+# %% ../nbs/50_config.ipynb #3599fe1e
+def resolve_dtype(device: torch.device, dtype: str = "auto") -> str:
+    """`dtype` 'auto' made concrete: 'bfloat16' on a GPU with bf16 arithmetic,
+    'float16' (trained with a loss scaler) on any other CUDA GPU, e.g. a T4, and
+    'float32' elsewhere. Other values are returned as they are."""
+    if dtype != "auto":
+        return dtype
+    if device.type != "cuda":
+        return "float32"
+    import torch
+
+    # bf16 arithmetic needs an AMD GPU or an NVIDIA one of compute capability 8.0
+    # (Ampere) or newer; older ones only emulate it, slower than fp16 with a loss scale
+    capability = torch.cuda.get_device_capability(device)
+    native_bf16 = torch.version.hip is not None or capability >= (8, 0)
+    return "bfloat16" if native_bf16 else "float16"
+
+
+def autocast_for(
+    device: torch.device, dtype: str = "auto"
+) -> contextlib.AbstractContextManager[Any]:
+    """Autocast to the 16-bit type `resolve_dtype` picks ('bfloat16' or 'float16');
+    a no-op for fp32."""
+    import torch
+
+    dtype = resolve_dtype(device, dtype)
+    if dtype == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=getattr(torch, dtype))
+
+# %% ../nbs/50_config.ipynb #rt000012
+def format_bytes(n: float) -> str:
+    """A size for people: 512 B, 3.2 MB, 1.5 TB (powers of 1000)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError
+
+
+def memory_limit(device: Any = "cpu") -> int | None:
+    """Bytes of memory `device` has in all (a GPU's memory; the machine's RAM for the
+    CPU and Apple's unified memory), or None when it cannot be told. Work that needs
+    more than this cannot fit at all; work that needs less still may not (others use
+    it too)."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None  # not on this OS
+
+
+def oom_size(e: BaseException) -> str | None:
+    """The size torch could not allocate, if `e` is an out-of-memory error (CUDA's or
+    the CPU allocator's), else None."""
+    import torch
+
+    if isinstance(e, torch.OutOfMemoryError):
+        m = re.search(r"Tried to allocate ([\d.]+ \w+)", str(e))
+        return m.group(1) if m else "more than is free"
+    if isinstance(e, RuntimeError) and "can't allocate memory" in str(e):
+        m = re.search(r"allocate (\d+) bytes", str(e))
+        return format_bytes(int(m.group(1))) if m else "more than is free"
+    return None
