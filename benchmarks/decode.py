@@ -5,7 +5,7 @@
     python benchmarks/decode.py --configs seed --compile   # adds greedy_decode with torch.compile'd blocks
     python benchmarks/decode.py --configs spec       # chapter 8b: speculative decoding of a trained pair vs HF assisted
 
-Rows per config: chapter 6's `generate`; chapter 8b's `greedy_decode` in fp32 and on the int8 copy
+Rows per config: chapter 6's `generate` (with chapter 8b's `streaming_head`, as the generate command runs it); chapter 8b's `greedy_decode` in fp32 and on the int8 copy
 (`quantize_int8`); HF `generate()`; and the fp32 weight-streaming limit (one matrix-vector product over as many fp32
 weights as the model has, timed in the same rounds). The `spec` config trains chapter 8b's character-level target
 (4 blocks, width 128) and draft (1 block, width 64) on TinyShakespeare with chapter 5's trainer (`--train-iters`), then
@@ -31,6 +31,7 @@ from llm_from_scratch.fast_decoding import (
     model_bytes,
     quantize_int8,
     speculative_decode,
+    streaming_head,
 )
 from llm_from_scratch.generation import generate
 from llm_from_scratch.model import GPT
@@ -72,9 +73,10 @@ def bench(name: str, new_tokens: int, rounds: int, prompt_len: int, compile_: bo
     mask = torch.ones_like(ids)
 
     q8 = quantize_int8(ours)
+    streaming = streaming_head(copy.deepcopy(ours))                # generate's head as `llm-from-scratch generate` runs it
     W, v = torch.randn(model_bytes(ours) // 4 // ours.cfg.d_model, ours.cfg.d_model), torch.randn(ours.cfg.d_model)
     runs = {
-        "ours generate (ch. 6)": lambda n: generate(ours, ids, n),
+        "ours generate (ch. 6)": lambda n: generate(streaming, ids, n),
         "ours greedy_decode fp32": lambda n: greedy_decode(ours, ids, n),
         "ours greedy_decode int8": lambda n: greedy_decode(q8, ids, n),
         "HF generate()": lambda n: hf.generate(ids, attention_mask=mask, max_new_tokens=n, min_new_tokens=n,

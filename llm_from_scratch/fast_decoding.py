@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
-from typing import cast
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -21,19 +21,54 @@ from .model import GPT, check_ids
 from .transformer import Block
 
 # %% auto #0
-__all__ = ['INT8_KERNEL', 'forward_cached', 'greedy_decode', 'quantize_per_channel', 'dequantize', 'Int8Linear', 'Int8Embedding',
-           'quantize_int8', 'model_bytes', 'speculative_accept', 'speculative_decode']
+__all__ = ['INT8_KERNEL', 'StreamingHead', 'streaming_head', 'forward_cached', 'greedy_decode', 'quantize_per_channel',
+           'dequantize', 'Int8Linear', 'Int8Embedding', 'quantize_int8', 'model_bytes', 'speculative_accept',
+           'speculative_decode']
 
 # %% ../nbs/08b_fast_decoding.ipynb #4fd1e3d7
-def _head(model: GPT) -> Callable[[torch.Tensor], torch.Tensor]:
-    # fp32: multiply by a contiguous transposed copy of the head, made once per call
-    # (x @ W^T streams the weights in order, faster at batch 1 than F.linear(x, W));
-    # int8: the quantized layer itself
-    head: nn.Module = model.lm_head
-    if not isinstance(head, nn.Linear):
+class StreamingHead(nn.Linear):
+    """The LM head for decoding: a few rows at a time (at most 16, no gradients) are
+    multiplied by a contiguous copy of the weight's transpose, made again only when the
+    weight changes, so the matrix-vector product streams the weights in order (faster
+    at batch 1 than `F.linear`'s layout); anything else goes through `nn.Linear`."""
+
+    _w_t: torch.Tensor | None = None
+    _key: tuple[Any, ...] | None = None
+
+    @classmethod
+    def like(cls, lin: nn.Linear) -> StreamingHead:
+        """A `StreamingHead` on `lin`'s own weight and bias (shared, not copied)."""
+        head = cls(lin.in_features, lin.out_features, bias=False, device="meta")
+        head.weight, head.bias = lin.weight, lin.bias
         return head
-    w_t = head.weight.detach().t().contiguous()
-    return lambda x: x @ w_t
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() or x[..., 0].numel() > 16:
+            return super().forward(x)
+        w = self.weight
+        key = (w.data_ptr(), w._version, w.dtype, w.device)
+        if self._key != key:
+            self._w_t, self._key = w.detach().t().contiguous(), key
+        assert self._w_t is not None
+        y = x @ self._w_t
+        return y if self.bias is None else y + self.bias
+
+
+def streaming_head(model: GPT) -> GPT:
+    """`model`, its LM head now a `StreamingHead` on the same weight (so the tied
+    embedding and the state dict are unchanged); for decoding with chapter 6's
+    `generate`, as `llm-from-scratch generate` does."""
+    head = model.lm_head
+    if isinstance(head, nn.Linear) and not isinstance(head, StreamingHead):
+        model.lm_head = StreamingHead.like(head)
+    return model
+
+
+def _head(model: GPT) -> Callable[[torch.Tensor], torch.Tensor]:
+    # fp32: a StreamingHead on the model's own weight, for this call only (the model is
+    # not changed); int8: the quantized layer itself
+    head: nn.Module = model.lm_head
+    return StreamingHead.like(head) if type(head) is nn.Linear else head
 
 
 def forward_cached(

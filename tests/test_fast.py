@@ -5,6 +5,7 @@ the plain step; int8 weights within half a quantization step, int8 logits close 
 plain greedy decoding token for token; the speculative accept/reject rule and speculative sampling keep the target's
 distribution (chi-square tests at fixed seeds). No timings are asserted here: speed goals live in benchmarks/.
 """
+import copy
 import itertools
 
 import pytest
@@ -24,6 +25,7 @@ from llm_from_scratch.fast import (
 from llm_from_scratch.fast_decoding import (
     Int8Embedding,
     Int8Linear,
+    StreamingHead,
     dequantize,
     greedy_decode,
     model_bytes,
@@ -31,6 +33,7 @@ from llm_from_scratch.fast_decoding import (
     quantize_per_channel,
     speculative_accept,
     speculative_decode,
+    streaming_head,
 )
 from llm_from_scratch.generation import generate
 from llm_from_scratch.model import GPT
@@ -365,3 +368,22 @@ def test_dtype_auto_and_float16(monkeypatch):
     TrainConfig(dtype="float16")
     with pytest.raises(ConfigError):
         TrainConfig(dtype="fp16")
+
+
+def test_streaming_head_changes_speed_only():
+    """Chapter 8b's StreamingHead: the same logits and tokens as chapter 4's plain head, the tied embedding and the
+    state dict unchanged, a fresh transposed copy after the weight changes."""
+    torch.manual_seed(0)
+    model = GPT(preset("tiny")).eval()
+    ids = torch.randint(0, 128, (1, 5))
+    plain = generate(model, ids, 12)
+    fast = streaming_head(copy.deepcopy(model))
+    assert isinstance(fast.lm_head, StreamingHead) and fast.lm_head.weight is fast.wte.weight
+    assert list(fast.state_dict()) == list(model.state_dict())
+    assert torch.equal(generate(fast, ids, 12), plain)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(ids[:, :1], last_only=True)[0][0, -1], model(ids[:, :1])[0][0, -1])
+        fast.wte.weight.mul_(2)  # the tied weight changes: the copy follows
+        x = torch.randn(1, 1, fast.cfg.d_model)
+        torch.testing.assert_close(fast.lm_head(x), x @ fast.wte.weight.t())
+    assert streaming_head(fast) is fast  # applying it twice changes nothing

@@ -27,6 +27,7 @@ from llm_from_scratch.config import (
     resolve_device,
 )
 from ..data import TokenizerError
+from ..fast_decoding import streaming_head
 from ..finetune import END, format_prompt
 from ..generation import decode_stream, generate, stream
 from ..lora import finetune_settings, load_finetuned
@@ -151,6 +152,7 @@ def _prepare_generation(a: argparse.Namespace) -> tuple[Any, ...]:
         prompt, stop = format_prompt(a.prompt, a.input), END  # the training template
     try:
         model, tok = load_for_generation(a.checkpoint, a.pretrained, str(device))
+        streaming_head(model)  # chapter 8b's faster head for decoding
     except LLMError as e:
         raise type(e)(
             f"`{'checkpoint' if a.checkpoint else 'pretrained'}`: {e}"
