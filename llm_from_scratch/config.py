@@ -644,15 +644,23 @@ def format_bytes(n: float) -> str:
 
 
 def memory_limit(device: Any = "cpu") -> int | None:
-    """Bytes of memory `device` has in all (a GPU's memory; the machine's RAM for the
-    CPU and Apple's unified memory), or None when it cannot be told. Work that needs
-    more than this cannot fit at all; work that needs less still may not (others use
-    it too)."""
+    """Bytes of memory a new job on `device` can have now: a GPU's free memory; for the
+    CPU (and Apple's unified memory) the kernel's estimate of what is available without
+    swapping (Linux's `MemAvailable`), else the machine's RAM in all; None when it
+    cannot be told. Work that needs more cannot fit; work that needs less still may
+    not (others allocate too)."""
     import torch
 
     device = torch.device(device)
     if device.type == "cuda":
-        return torch.cuda.get_device_properties(device).total_memory
+        return torch.cuda.mem_get_info(device)[0]  # (free, total)
+    try:
+        with open("/proc/meminfo") as f:  # Linux: "MemAvailable:  1234 kB"
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):

@@ -266,8 +266,8 @@ def _prepare(
     if (limit := memory_limit(ids.device)) is not None and need > limit:
         raise GenerationError(
             f"`max_new_tokens`={gc.max_new_tokens:,} needs {format_bytes(need)} for "
-            f"the token ids alone, more than the {format_bytes(limit)} of memory on "
-            f"{ids.device}"
+            f"the token ids alone, more than the {format_bytes(limit)} of memory free "
+            f"on {ids.device}"
         )
     ctx = DecodeContext(model, gc.use_cache, gc.window_shift, max_len=max_len)
     return DecodePlan(

@@ -172,12 +172,14 @@ def check_ids(
         raise ModelInputError(
             f"{name} must have shape (batch, seq_len), got {tuple(idx.shape)}"
         )
+    if idx.numel() == 0:  # before the dtype: torch.tensor([]) is a float tensor
+        raise ModelInputError(
+            f"{name} is empty: the prompt needs at least one token id"
+        )
     if not _is_int_tensor(idx):
         raise ModelInputError(
             f"{name} must hold integer token ids, got dtype {idx.dtype}"
         )
-    if idx.numel() == 0:
-        raise ModelInputError(f"{name} is empty: need at least one token")
     if max_len is not None and past + idx.size(1) > max_len:
         raise ModelInputError(
             f"sequence of {past + idx.size(1)} tokens is longer than "

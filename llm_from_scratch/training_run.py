@@ -112,7 +112,7 @@ def check_memory(cfg: GPTConfig, tc: TrainConfig, device: Any = "cpu") -> None:
     limit = memory_limit(device)
     if limit is None:
         return
-    n, where = count_params(cfg), f"the {format_bytes(limit)} of memory on {device}"
+    n, where = count_params(cfg), f"the {format_bytes(limit)} free on {device}"
     if (state := 16 * n) > limit:
         raise ConfigError(
             f"`n_layers`={cfg.n_layers}, `d_model`={cfg.d_model}, "
@@ -147,9 +147,18 @@ def check_out_dir(out_dir: str | Path) -> None:
         ) from None
 
 
-def check_same_model(cfg: GPTConfig | None, ck: Checkpoint) -> None:
+def check_same_model(
+    cfg: GPTConfig | None, ck: Checkpoint, tc: TrainConfig | None = None
+) -> None:
     """Raise `CheckpointError` listing the fields where `cfg` (if given) differs from
-    the model of checkpoint `ck`: a resumed run must continue the same model."""
+    the model of checkpoint `ck`: a resumed run must continue the same model; and a
+    `ConfigError` if `tc` (if given) asks for another tokenizer than the one it has."""
+    if tc is not None and tc.tokenizer != ck.train_config.tokenizer:
+        raise ConfigError(
+            f"`tokenizer`: the checkpoint in {ck.path} was trained with the "
+            f"{ck.train_config.tokenizer} tokenizer, and a resumed run keeps it; leave "
+            "out `tokenizer`, or start a new run in another `out_dir`"
+        )
     if cfg is not None and cfg != ck.model.cfg:
         diff = {
             k: (v, getattr(cfg, k))
@@ -180,7 +189,7 @@ def prepare_run(
     text = load_data(tc) if text is None else text
     if resume:
         ck = ck or load_checkpoint(ckpt_dir)
-        check_same_model(cfg, ck)
+        check_same_model(cfg, ck, tc)
         model, tok = ck.model, ck.tokenizer
     else:
         if has_checkpoint(ckpt_dir) and not overwrite:
@@ -398,19 +407,23 @@ def init_distributed() -> tuple[int, int, int]:
 
 # %% ../nbs/54_training_run.ipynb #rt000015
 @contextlib.contextmanager
-def stop_signals(on_stop: Callable[[], None]) -> Iterator[None]:
+def stop_signals(on_stop: Callable[[], None], same_for: float = 0.0) -> Iterator[None]:
     """Within the block, the first Ctrl-C (SIGINT) or SIGTERM calls `on_stop()` (the
-    work then stops at its next safe point) and a second raises `KeyboardInterrupt`.
-    Outside the main thread, where signals cannot be caught, it changes nothing."""
+    work then stops at its next safe point) and a second raises `KeyboardInterrupt`;
+    a signal within `same_for` seconds of the first is the same one (`torchrun` passes
+    the terminal's Ctrl-C on to every process that already got it). Outside the main
+    thread, where signals cannot be caught, it changes nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    seen: list[int] = []
+    seen: list[float] = []
 
     def handler(signum: int, frame: Any) -> None:
-        if seen:  # a second Ctrl-C: stop at once
+        if seen and time.monotonic() - seen[0] > same_for:  # a second Ctrl-C
             raise KeyboardInterrupt
-        seen.append(signum)
+        if seen:
+            return
+        seen.append(time.monotonic())
         on_stop()
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -490,16 +503,17 @@ class RunSafety:
     def request_stop(self) -> None:
         """Ctrl-C or SIGTERM (see `stop_signals`): save and stop after this step."""
         self.stop = True
-        msg = "interrupted: saving a checkpoint after this step"
-        print(msg, "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+        if self.rank == 0:
+            msg = "interrupted: saving a checkpoint after this step"
+            print(msg, "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
 
     @contextlib.contextmanager
     def guarded(self) -> Iterator[None]:
         """Run the loop with Ctrl-C and SIGTERM stopping it after the current step (one
         process), and an out-of-memory error turned into a `TrainError` with the fix."""
-        signals = stop_signals(self.request_stop) if self.world == 1 else None
         try:
-            with signals or contextlib.nullcontext():
+            # on every rank of a torchrun job too, where the launcher passes Ctrl-C on
+            with stop_signals(self.request_stop, same_for=2.0 if self.world > 1 else 0):
                 yield
         except Exception as e:
             if (size := oom_size(e)) is None:
@@ -514,9 +528,15 @@ class RunSafety:
             ) from None
 
     def after_step(self, step: int, meter: Meter, **losses: float | None) -> None:
-        """The end of every step: the kill drill's pause, then, if Ctrl-C asked for it,
-        a checkpoint of `step` and a `TrainInterrupted` that says how to resume."""
+        """The end of every step: the kill drill's pause, then, if Ctrl-C asked for it
+        (on any process of a `torchrun` job: they agree, so all stop after the same
+        step), a checkpoint of `step` and a `TrainInterrupted` that says how to
+        resume."""
         pause_for_tests("step", step, until=lambda: self.stop)
+        if self.world > 1:  # one tiny all-reduce per step: did any rank see Ctrl-C?
+            flag = torch.tensor([float(self.stop)], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            self.stop = bool(flag.item())
         if self.stop and step < self.tc.max_iters:
             self.checkpoint(step, meter, **losses)
             raise TrainInterrupted(

@@ -1,13 +1,15 @@
 """Bad input at the command line: every case gets one line on stderr naming the problem in the user's terms (the flag
 they typed), exit status 2, no traceback, and a pre-existing good checkpoint stays byte-identical.
 
-Black-box: the cases go through `llm_from_scratch.cli.main(argv)` in-process (fast), and a handful through the real
+Every command is covered: `train`, `generate`, `finetune`, `classify` and `data`. Black-box: the cases go through
+`llm_from_scratch.commands.main.main(argv)` in-process (fast), and a handful through the real
 console script in a subprocess. Each case works on its own copy of one small trained run, so a case that damages files
 cannot affect the next, and the copy's checkpoint is compared byte for byte with the original afterwards."""
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -33,7 +35,18 @@ def world(tmp_path_factory, word_corpus) -> dict[str, Path]:
     bpe = root / "bpe"
     assert main(["train", "--preset", "tiny", "--tokenizer", "gpt2", "--max-iters", "1", "--eval-iters", "1",
                  "--data", str(corpus), "--out-dir", str(bpe), *FAST]) == 0
-    return dict(corpus=corpus, good=good, bpe=bpe / "checkpoint")
+    words = corpus.read_text().split()
+    rows = [{"text": " ".join(words[i:i + 6]), "label": "even" if i % 2 == 0 else "odd"} for i in range(0, 600, 3)]
+    cls = root / "cls.jsonl"
+    cls.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    sft = root / "sft.jsonl"
+    sft.write_text("".join(json.dumps({"instruction": "Repeat.", "input": r["text"], "response": r["text"]}) + "\n"
+                           for r in rows))
+    ft = root / "ft"                                                # a small classifier, fine-tuned with LoRA
+    assert main(["finetune", "--checkpoint", str(good / "checkpoint"), "--task", "classify", "--data", str(cls),
+                 "--lora-rank", "2", "--max-iters", "2", "--batch-size", "4", "--eval-interval", "2",
+                 "--out-dir", str(ft), "--no-progress"]) == 0
+    return dict(corpus=corpus, good=good, bpe=bpe / "checkpoint", cls=cls, sft=sft, ft=ft / "checkpoint")
 
 
 def snapshot(d: Path) -> dict[str, bytes]:
@@ -82,11 +95,20 @@ SETUPS = {
     "bad-tokenizer": lambda tmp, run: (run / "checkpoint" / "tokenizer.json").write_text("{not json"),
     "wrong-tokenizer": lambda tmp, run: (run / "checkpoint" / "tokenizer.json").write_text('{"type": "char", "chars": 5}'),
     "bad-config": lambda tmp, run: (run / "checkpoint" / "config.json").write_text('{"n_layers": "x"}'),
+    "jsonl-torn": lambda tmp, run: (tmp / "torn.jsonl").write_text('{"text": "to be", "label": "a"}\n{"text": "or"\n'),
+    "jsonl-not-object": lambda tmp, run: (tmp / "list.jsonl").write_text('["to be", "a"]\n'),
+    "jsonl-no-label": lambda tmp, run: (tmp / "nolabel.jsonl").write_text('{"text": "to be"}\n'),
+    "jsonl-empty": lambda tmp, run: (tmp / "empty.jsonl").write_text(""),
+    "jsonl-one-label": lambda tmp, run: (tmp / "one.jsonl").write_text('{"text": "to be", "label": "a"}\n' * 8),
+    "jsonl-binary": lambda tmp, run: (tmp / "bin.jsonl").write_bytes(b"\xff\xfe\x00\x81" * 50),
+    "jsonl-unseen-label": lambda tmp, run: (tmp / "unseen.jsonl").write_text('{"text": "to be", "label": "prose"}\n'),
 }
 
 # (id, argv, regex the one stderr line must match, setup).  {run}: the case's copy of the good run; {ckpt}: its
 # checkpoint; {tmp}: scratch; {data}: the corpus; {bpe}: a checkpoint with GPT-2's tokenizer; {ro}: an unwritable path.
 R = ["train", "--resume", "--out-dir", "{run}", *FAST]             # resume the good run
+F = ["finetune", "--checkpoint", "{ckpt}", "--out-dir", "{tmp}/ft", "--max-iters", "2", "--no-progress"]
+C = ["classify", "--checkpoint", "{ft}"]
 T = ["train", *TRAIN, "--data", "{data}", "--out-dir", "{tmp}/o", *FAST]   # a fresh run
 G = ["generate", "--checkpoint", "{ckpt}", "--max-new-tokens", "5", "--seed", "0"]
 CASES = [
@@ -120,6 +142,7 @@ CASES = [
     ("batch-size-huge", [*T, "--batch-size", "10000000"], r"--batch-size\b.*\d+(\.\d+)? ?[GT]B", None),
     ("resume-diverges", [*R, "--lr", "1e30", "--max-iters", "8"], r"step \d+.*(nan|inf|finite).*--lr\b", None),
     ("resume-other-model", [*R, "--n-layers", "3"], r"--n-layers\b", None),
+    ("resume-other-tokenizer", [*R, "--tokenizer", "gpt2"], r"--tokenizer\b.*char", None),
     # --- files ---------------------------------------------------------------------------------------------------------
     ("config-binary", [*T, "--config", "{tmp}/bin.yaml"], r"--config\b.*(UTF-8|text)", "binary"),
     ("config-empty-json", [*T, "--config", "{tmp}/empty.json"], r"--config\b.*empty\.json", "empty-json"),
@@ -192,14 +215,51 @@ CASES = [
     ("generate-unknown-flag", [*G, "--bogus"], r"--bogus\b", None),
     ("generate-not-an-int", [*G, "--max-new-tokens", "ten"], r"--max-new-tokens\b.*\bten\b", None),
     ("unknown-command", ["nosuch"], r"nosuch", None),
+    # --- finetune ------------------------------------------------------------------------------------------------------
+    ("finetune-data-missing", [*F, "--task", "classify", "--data", "{tmp}/none.jsonl"], r"--data\b", None),
+    ("finetune-data-torn", [*F, "--task", "classify", "--data", "{tmp}/torn.jsonl"], r"torn\.jsonl.*line 2", "jsonl-torn"),
+    ("finetune-data-not-object", [*F, "--task", "classify", "--data", "{tmp}/list.jsonl"], r"list\.jsonl.*line 1",
+     "jsonl-not-object"),
+    ("finetune-data-no-label", [*F, "--task", "classify", "--data", "{tmp}/nolabel.jsonl"], r"label", "jsonl-no-label"),
+    ("finetune-data-empty", [*F, "--task", "classify", "--data", "{tmp}/empty.jsonl"], r"empty\.jsonl", "jsonl-empty"),
+    ("finetune-data-binary", [*F, "--task", "classify", "--data", "{tmp}/bin.jsonl"], r"bin\.jsonl", "jsonl-binary"),
+    ("finetune-one-label", [*F, "--task", "classify", "--data", "{tmp}/one.jsonl"], r"label", "jsonl-one-label"),
+    ("finetune-wrong-task-data", [*F, "--task", "instruct", "--data", "{cls}"], r"instruction|response", None),
+    ("finetune-unseen-val-label", [*F, "--task", "classify", "--data", "{cls}", "--val-data", "{tmp}/unseen.jsonl"],
+     r"prose", "jsonl-unseen-label"),
+    ("finetune-task-unknown", [*F, "--task", "summarise", "--data", "{cls}"], r"--task\b", None),
+    ("finetune-lora-rank-zero", [*F, "--task", "classify", "--data", "{cls}", "--lora-rank", "0"], r"--lora-rank\b", None),
+    ("finetune-lora-rank-huge", [*F, "--task", "classify", "--data", "{cls}", "--lora-rank", "1000"], r"--lora-rank\b",
+     None),
+    ("finetune-lora-alpha-nan", [*F, "--task", "classify", "--data", "{cls}", "--lora-rank", "2", "--lora-alpha", "nan"],
+     r"--lora-alpha\b", None),
+    ("finetune-lr-nan", [*F, "--task", "classify", "--data", "{cls}", "--lr", "nan"], r"--lr\b.*\bnan\b", None),
+    ("finetune-no-checkpoint", ["finetune", "--checkpoint", "{tmp}/none", "--task", "classify", "--data", "{cls}",
+                                "--out-dir", "{tmp}/ft"], r"--checkpoint\b", None),
+    ("finetune-flipped-base", [*F, "--task", "classify", "--data", "{cls}"], r"model\.safetensors.*(corrupt|SHA-256)",
+     "flip-model"),
+    ("finetune-out-dir-is-a-file", ["finetune", "--checkpoint", "{ckpt}", "--task", "classify", "--data", "{cls}",
+                                    "--out-dir", "{tmp}/a-file", "--max-iters", "2", "--no-progress"],
+     r"--out-dir\b.*(not a directory|is a file)", "a-file"),
+    # --- classify ------------------------------------------------------------------------------------------------------
+    ("classify-no-text", C, r"--text\b", None),
+    ("classify-empty-text", [*C, "--text", ""], r"--text\b.*empty|empty.*--text\b", None),
+    ("classify-not-a-classifier", ["classify", "--checkpoint", "{ckpt}", "--text", "to be"], r"classif", None),
+    ("classify-missing-checkpoint", ["classify", "--checkpoint", "{tmp}/none", "--text", "to be"], r"--checkpoint\b", None),
+    ("classify-unknown-chars", [*C, "--text", "日本"], r"--text\b", None),
+    ("generate-from-classifier", ["generate", "--checkpoint", "{ft}", "--prompt", "to be"], r"classify", None),
 ]
 
 
 def fill(argv: list[str], world: dict[str, Path], tmp: Path, run: Path) -> list[str]:
-    subs = dict(run=run, ckpt=run / "checkpoint", tmp=tmp, data=world["corpus"], bpe=world["bpe"])
+    subs = dict(run=run, ckpt=run / "checkpoint", tmp=tmp, data=world["corpus"], bpe=world["bpe"], cls=world["cls"],
+                ft=world["ft"])
     if any("{ro}" in a for a in argv):
         subs["ro"] = _read_only_dir(tmp)
     return [a.format(**subs) if "{" in a else a for a in argv]
+
+
+COMMANDS = ("train", "generate", "finetune", "classify", "data")
 
 
 def check_one_line(status: int, out: str, err: str, pattern: str, argv: list[str]):
@@ -209,7 +269,7 @@ def check_one_line(status: int, out: str, err: str, pattern: str, argv: list[str
     assert status == 2, f"exit {status} for {argv}\nstdout: {out[-2000:]}\nstderr: {err[-2000:]}"
     assert "Traceback" not in out + err, err
     assert len(lines) == 1, f"{len(lines)} lines on stderr for {argv}:\n{err}"
-    assert lines[0].startswith(f"llm-from-scratch {argv[0]}: error: ") or argv[0] not in ("train", "generate", "data"), lines[0]
+    assert lines[0].startswith(f"llm-from-scratch {argv[0]}: error: ") or argv[0] not in COMMANDS, lines[0]
     assert re.search(pattern, lines[0], flags=re.I), f"{lines[0]!r} does not match {pattern!r}"
 
 

@@ -19,7 +19,7 @@ from transformers.generation.logits_process import (  # noqa: E402
 )
 from transformers.utils import logging as hf_logging  # noqa: E402
 
-from llm_from_scratch.config import GenerationError, GPTConfig
+from llm_from_scratch.config import GenerationError, GPTConfig, preset
 from llm_from_scratch.generation import (
     DecodeContext,
     decode_stream,
@@ -416,3 +416,11 @@ def test_cli_generates_from_a_trained_checkpoint(tmp_path, monkeypatch):
         writes.clear()
         assert main(["generate", "--checkpoint", str(ckpt), "--prompt", "ROMEO:", "--max-new-tokens", "15", "--seed", "0"]) == 0
         assert "".join(writes).startswith("ROMEO:") and len(writes) >= 15
+
+
+@pytest.mark.parametrize("empty", [[], [[]], torch.tensor([], dtype=torch.long), torch.zeros(1, 0, dtype=torch.long)])
+def test_an_empty_prompt_says_so(empty):
+    """The first-hour mistake `generate(model, [])`: the message is about the empty prompt, not about a dtype."""
+    model = GPT(preset("tiny")).eval()
+    with pytest.raises(GenerationError, match=r"input_ids is empty: the prompt needs at least one token"):
+        generate(model, empty, 5)

@@ -391,3 +391,42 @@ def test_example_configs_are_valid(path):
     from llm_from_scratch.commands.train import resolve_configs, train_parser
     plan = resolve_configs(vars(train_parser().parse_args(["--config", str(path), "--vocab-size", "50257"])))
     assert plan.cfg.n_layers >= 1 and plan.tc.max_iters >= 1 and plan.text is None   # vocab_size given: no corpus read
+
+
+def test_ctrl_c_under_torchrun_saves_the_current_step(corpus, tmp_path):
+    """Ctrl-C in the terminal reaches torchrun and both workers (one process group), and torchrun passes it on to
+    the workers again: they agree on the step to stop after, rank 0 saves it, and the run resumes from there."""
+    import signal
+    import time
+
+    script = tmp_path / "train.py"
+    script.write_text("import sys\nfrom llm_from_scratch.commands.main import main\nsys.exit(main())\n")
+    out = tmp_path / "ddp"
+    argv = ["train", "--preset", "tiny", "--data", str(corpus), "--eval-iters", "1", "--eval-interval", "100000",
+            "--ckpt-interval", "100000", "--log-interval", "1", "--no-progress", "--sample-tokens", "0",
+            "--device", "cpu", "--batch-size", "2", "--out-dir", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                          str(script), *argv, "--max-iters", "100000"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and p.poll() is None:    # a few steps logged: the workers are training
+            m = out / "metrics.jsonl"
+            if m.exists() and sum('"train_loss"' in line for line in m.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.2)
+        assert p.poll() is None, p.communicate()[1][-3000:]
+        os.killpg(p.pid, signal.SIGINT)                               # what Ctrl-C in a terminal does
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    ck = load_checkpoint(out / "checkpoint")
+    assert ck.step >= 3, err[-3000:]
+    assert f"interrupted after step {ck.step}" in err
+    assert max(r["step"] for r in read_metrics(out)) == ck.step     # the log stops where the checkpoint is
+    one = subprocess.run([sys.executable, str(script), *argv, "--resume", "--max-iters", str(ck.step + 2)],
+                         env=env, capture_output=True, text=True, timeout=240)
+    assert one.returncode == 0, one.stderr[-3000:]                  # and it resumes (here in one process)
+    assert load_checkpoint(out / "checkpoint").step == ck.step + 2

@@ -9,9 +9,11 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/commands_finetune.html
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from llm_from_scratch.checkpoints import (
     load_trained,
     save_checkpoint,
 )
-from .flags import Parser, add_field_flags
+from .flags import Parser, add_field_flags, user_terms
 from ..config import LLMError, TrainConfig, preset_fields, resolve_device
 from ..data import load_text
 from llm_from_scratch.finetune import (
@@ -46,7 +48,12 @@ from llm_from_scratch.lora import (
 from ..model import GPT
 from ..tokenizer import Tokenizer
 from ..trainer import TrainLoop, resume_optimizer
-from ..training_run import TrainError, TrainSetup, start_metrics
+from llm_from_scratch.training_run import (
+    TrainError,
+    TrainSetup,
+    check_out_dir,
+    start_metrics,
+)
 
 # %% auto #0
 __all__ = ['TASK_FIELDS', 'read_jsonl', 'encode_examples', 'FinetuneLoop', 'FinetuneJob', 'run_finetune', 'classify',
@@ -201,6 +208,18 @@ def _settings(job: FinetuneJob, examples: Sequence[dict[str, Any]]) -> dict[str,
     return dict(task=job.task, labels=labels, lora=lora, base=str(job.checkpoint))
 
 
+def _check_lora(job: FinetuneJob, width: int) -> None:
+    """A LoRA rank from 1 to the model's width (the smallest side of the matrices it
+    adapts), and a finite, positive alpha."""
+    r, alpha = job.lora_rank, job.lora_alpha
+    if r is not None and not 1 <= r <= width:
+        raise FinetuneError(
+            f"`lora_rank` must be in [1, {width}] (the model's width), got {r}"
+        )
+    if alpha is not None and not (math.isfinite(alpha) and alpha > 0):
+        raise FinetuneError(f"`lora_alpha` must be a finite number > 0, got {alpha}")
+
+
 def _same_run(ck: Checkpoint, base: GPT, meta: dict[str, Any]) -> None:
     if ck.model.cfg != base.cfg:
         raise FinetuneError(
@@ -229,6 +248,16 @@ def _start(
     return apply_finetune(base, meta), None
 
 
+@contextlib.contextmanager
+def _about(field: str) -> Iterator[None]:
+    """Within the block, an `LLMError` names the setting it is about (`field`), which
+    the command line shows as the flag."""
+    try:
+        yield
+    except LLMError as e:
+        raise type(e)(f"`{field}`: {e}") from None
+
+
 def run_finetune(
     job: FinetuneJob,
     tc: TrainConfig,
@@ -237,13 +266,19 @@ def run_finetune(
 ) -> tuple[GPT, Tokenizer, dict[str, Any], float]:
     """Fine-tune a `train` checkpoint on a JSON-lines file; returns (model, tokenizer,
     settings, last val loss)."""
-    train_ex = read_jsonl(job.data, job.task)
-    val_ex = read_jsonl(job.val_data, job.task) if job.val_data else None
-    if finetune_settings(job.checkpoint) is not None:
-        raise FinetuneError(
-            f"{job.checkpoint} is already fine-tuned: start from its base checkpoint"
-        )
-    base, tok = load_trained(job.checkpoint)
+    with _about("data"):
+        train_ex = read_jsonl(job.data, job.task)
+    with _about("val_data"):
+        val_ex = read_jsonl(job.val_data, job.task) if job.val_data else None
+    with _about("checkpoint"):
+        if finetune_settings(job.checkpoint) is not None:
+            raise FinetuneError(
+                f"{job.checkpoint} is already fine-tuned: start from its base "
+                "checkpoint"
+            )
+        base, tok = load_trained(job.checkpoint)
+    _check_lora(job, base.cfg.d_model)
+    check_out_dir(tc.out_dir)
     meta = _settings(job, train_ex)
     T = base.cfg.max_seq_len
     examples = encode_examples(tok, train_ex, meta, T, str(job.data))
@@ -327,10 +362,11 @@ def finetune_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch finetune`: fine-tune, report the validation loss and where the
     checkpoint is."""
     a = vars(finetune_parser().parse_args(list(argv)))
-    tc = finetune_config(a)
-    jobs = {f.name for f in dataclasses.fields(FinetuneJob)}
-    job = FinetuneJob(**{k: a[k] for k in jobs})
-    model, tok, meta, val_loss = run_finetune(job, tc, not a["no_progress"])
+    with user_terms(set(a)):  # errors name the flags: `lr` -> --lr
+        tc = finetune_config(a)
+        jobs = {f.name for f in dataclasses.fields(FinetuneJob)}
+        job = FinetuneJob(**{k: a[k] for k in jobs})
+        model, tok, meta, val_loss = run_finetune(job, tc, not a["no_progress"])
     print(f"done: step {tc.max_iters}, val loss {val_loss:.4f}")
     ckpt = Path(tc.out_dir) / "checkpoint"
     use = (
@@ -349,11 +385,17 @@ def classify_main(argv: Sequence[str]) -> int:
     p.add_argument("--checkpoint", required=True, metavar="DIR", help="a classifier")
     p.add_argument("--text", required=True, action="append", help="a text (repeatable)")
     a = p.parse_args(list(argv))
-    model, tok, meta = load_finetuned(a.checkpoint)
-    if meta["task"] != "classify":
-        raise FinetuneError(
-            f"{a.checkpoint} is not a classifier (task {meta['task']!r})"
-        )
-    for label, prob in classify(model, tok, meta["labels"], a.text):
+    with user_terms({"checkpoint", "text"}):
+        with _about("checkpoint"):
+            model, tok, meta = load_finetuned(a.checkpoint)
+            if meta["task"] != "classify":
+                raise FinetuneError(
+                    f"{a.checkpoint} is not a classifier (task {meta['task']!r})"
+                )
+        with _about("text"):
+            if not all(a.text):
+                raise FinetuneError("empty text: give some text to label")
+            results = classify(model, tok, meta["labels"], a.text)
+    for label, prob in results:
         print(f"{label}\t{prob:.3f}")
     return 0
