@@ -156,7 +156,8 @@ def check_legible(fig: Figure, max_width: float = 6.4, min_points: float = 9.0) 
     """Raise AssertionError if `fig` is over `max_width` inches or has text under
     `min_points`."""
     w = fig.get_size_inches()[0]
-    assert w <= max_width + 1e-9, f"figure {w:.1f} in wide (at most {max_width})"
+    if w > max_width + 1e-9:  # a check that must hold under `python -O` too: no assert
+        raise AssertionError(f"figure {w:.1f} in wide (at most {max_width})")
     small = [
         t.get_text()
         for t in fig.findobj(Text)
@@ -165,7 +166,8 @@ def check_legible(fig: Figure, max_width: float = 6.4, min_points: float = 9.0) 
         # = get_fontsize(), whose annotation is float | str
         and t.get_fontproperties().get_size_in_points() < min_points
     ]
-    assert not small, f"text under {min_points} pt: {small[:5]}"
+    if small:
+        raise AssertionError(f"text under {min_points} pt: {small[:5]}")
 
 # %% ../../nbs/70_teaching_drawing.ipynb #359de206
 def arrow(
