@@ -32,3 +32,14 @@ def test_colab_cell_is_stable_under_ruff(cmd):
                          input=src, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     if cmd[0] == "format": assert out.stdout == src
+
+
+def test_a_chapter_cannot_pin_a_release_that_lacks_its_modules():
+    """The check `.ci/run` runs (`colab_cells.py --check`): each chapter imports only modules of the release its Colab
+    cell installs; a release without chapter 7b's module (0.1.0 had chapters 1-6) cannot serve chapter 7b, which imports chapter 7's."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "nbs" / "07b_lora.ipynb", as_version=4)
+    assert colab_cells.missing_modules(nb, colab_cells.release_modules(llm_from_scratch.__version__)) == []
+    old = {"tokenizer", "attention", "transformer", "model", "trainer", "generation", "config", "data", "quiz"}
+    assert {"finetune", "checkpoints"} <= set(colab_cells.missing_modules(nb, old))

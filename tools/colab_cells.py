@@ -1,7 +1,8 @@
 """Give every notebook a first code cell that installs the course package when the notebook runs in Google Colab.
 
     python tools/colab_cells.py --write [NB ...]   # insert or update the cell (default: every nbs/*.ipynb)
-    python tools/colab_cells.py --check [NB ...]   # exit 1 if a notebook lacks the cell or it is stale (CI)
+    python tools/colab_cells.py --check [NB ...]   # exit 1 if a notebook lacks the cell, it is stale, or the pinned
+                                                   # release lacks a module the notebook imports (CI)
     python tools/colab_cells.py --version          # print the package version (release workflow, wheel smoke test)
 
 The cell installs the release the notebook was written for: `llm-from-scratch==VERSION` from PyPI (VERSION is
@@ -11,11 +12,17 @@ comes from pyproject.toml (`[project.urls] Repository`, branch `[tool.nbdev] bra
 (no magics), so it reads the same before and after `ruff format`; it does nothing outside Colab and carries the cell
 tag `remove-cell`, so the website hides it. It goes just before the notebook's first other code cell (after the
 title), and has the cell id `colab-install`.
+
+`--check` also reads every `llm_from_scratch.MODULE` a notebook imports and fails when the release its cell pins does
+not hold that module: the tree at the tag `vVERSION` when the tag exists (what PyPI and the tag install), else this
+checkout (the release is cut from it). A chapter written after the last release then cannot pin that release.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -77,6 +84,31 @@ def _is_colab_cell(cell) -> bool:
     return cell.get("id") == CELL_ID or "colab-install" in cell.get("metadata", {}).get("tags", [])
 
 
+def release_modules(v: str) -> set[str]:
+    """The dotted modules (`commands.main`, ...) of release `v`: the tree at tag `vV` if the tag exists, else this
+    checkout's."""
+    tag = subprocess.run(["git", "ls-tree", "-r", "--name-only", f"v{v}", "--", "llm_from_scratch"],  # noqa: S603, S607
+                         cwd=ROOT, capture_output=True, text=True)  # git from PATH, a fixed command
+    files = tag.stdout.split() if tag.returncode == 0 and tag.stdout.strip() else [
+        str(p.relative_to(ROOT)) for p in (ROOT / "llm_from_scratch").rglob("*.py")]
+    mods = set()
+    for f in files:
+        if f.endswith(".py") and not Path(f).name.startswith("_"):
+            mods.add(".".join(Path(f).with_suffix("").parts[1:]))
+        elif f.endswith("/__init__.py") and f.count("/") > 1:
+            mods.add(".".join(Path(f).parent.parts[1:]))
+    return mods
+
+
+IMPORT = re.compile(r"(?:from|import)\s+llm_from_scratch\.([\w.]+)")
+
+
+def missing_modules(nb, modules: set[str]) -> list[str]:
+    """The `llm_from_scratch` modules the notebook's code imports that `modules` lacks."""
+    used = {m for c in nb.cells if c.cell_type == "code" for m in IMPORT.findall(c.source)}
+    return sorted(used - modules)
+
+
 def _place(nb) -> int:
     """Index the cell should have: before the first other code cell (or at the end if there is none)."""
     others = [c for c in nb.cells if not _is_colab_cell(c)]
@@ -118,12 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     import nbformat  # only here: --version runs before the project's dependencies are installed
 
     paths = args.notebooks or sorted((ROOT / "nbs").glob("*.ipynb"))
-    bad = 0
+    bad, modules = 0, release_modules(version())
     for p in paths:
         nb = nbformat.read(p, as_version=4)
         why = problem(nb)
         if args.check:
             if why: print(f"{p}: {why} (fix: python tools/colab_cells.py --write {p})"); bad += 1
+            if lacks := missing_modules(nb, modules):
+                print(f"{p}: imports {lacks}, which release {version()} (pinned by its Colab cell) lacks; "
+                      "raise __version__ and release it"); bad += 1
         elif why:
             write(nb)
             nbformat.write(nb, p)
