@@ -139,7 +139,7 @@ def test_a_teaching_helper_without_the_course_extra_names_it(module):
     code = f"import sys; {block}; import llm_from_scratch.teaching.{module}"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
-    assert out.stderr.strip().splitlines()[-1].endswith("pip install 'llm-from-scratch[course]'")
+    assert out.stderr.strip().splitlines()[-1].endswith("pip install 'llm-from-scratch-course[course]'")
 
 
 def test_the_base_install_leaves_the_notebook_libraries_to_the_course_extra():

@@ -20,7 +20,7 @@ def test_version_is_read_from_the_one_place():
 
 def test_colab_cell_pins_the_release_then_the_tag():
     src, v = colab_cells.install_source(), llm_from_scratch.__version__
-    assert f'"llm-from-scratch[course]=={v}"' in src  # the notebooks need the course extra (figures, quizzes)
+    assert f'"llm-from-scratch-course[course]=={v}"' in src  # the notebooks need the course extra (figures, quizzes)
     assert src.index(f"=={v}") < src.index(f"@v{v}") < src.index("@main")
     ast.parse(src)  # plain Python: no IPython magics
 

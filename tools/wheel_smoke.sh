@@ -30,6 +30,10 @@ $PY -m twine check --strict dist/*
 $PY tools/check_dist.py dist "$(ls "$tmp"/direct/*.whl)"
 whl=$(ls "$ROOT"/dist/*.whl)
 version=$($PY tools/colab_cells.py --version)
+dist_name=$($PY -c "import tomllib; print(tomllib.load(open('pyproject.toml', 'rb'))['project']['name'].replace('-', '_'))")
+[ -f "dist/$dist_name-$version.tar.gz" ] && [ "$(basename "$whl")" = "$dist_name-$version-py3-none-any.whl" ] \
+  || { echo "expected dist/$dist_name-$version.tar.gz and its wheel, got: $(ls dist)"; exit 1; }
+echo "distributions: $(ls dist | tr '\n' ' ')"
 
 echo "-- install into a fresh venv outside the checkout (no extras)"
 unset PYTHONPATH  # a checkout on it would look like an installed llm-from-scratch to pip
@@ -64,7 +68,7 @@ assert not extra, f"the light install pulled in the course extra's {extra}"
 try:
     import llm_from_scratch.teaching.quiz  # noqa: F401
 except ModuleNotFoundError as e:
-    assert "llm-from-scratch[course]" in str(e), e
+    assert "llm-from-scratch-course[course]" in str(e), e
     print("light install: a teaching helper names its extra:", e)
 else:
     raise AssertionError("llm_from_scratch.teaching.quiz imported without the course extra")

@@ -21,7 +21,7 @@ try:  # the teaching helpers need the course extra; the package's commands do no
 except ModuleNotFoundError as e:  # one line that says what to install
     raise ModuleNotFoundError(
         f"{__name__} needs {e.name}, from the course extra: "
-        "pip install 'llm-from-scratch[course]'"
+        "pip install 'llm-from-scratch-course[course]'"
     ) from None
 
 from ..config import LLMError
