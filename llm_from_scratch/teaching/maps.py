@@ -160,7 +160,7 @@ def _map_css(uid: str, width: int) -> str:
     return (
         f"#{uid} {{font-family: system-ui, sans-serif; max-width: {width}px;}}"
         f"#{uid} svg {{width: 100%; height: auto; border: 1px solid #c8ccd4;"
-        " border-radius: 6px;}}"
+        " border-radius: 6px;}"  # a plain string: one brace
         f"#{uid} text.lfs-lab {{font-size: 15px; fill: #1f2933; pointer-events: none;}}"
         f"#{uid} circle {{cursor: crosshair;}}"
         f"#{uid} button {{margin: 0 4px 4px 0; padding: 2px 8px;"
@@ -168,7 +168,7 @@ def _map_css(uid: str, width: int) -> str:
         f" border-radius: 4px; background: #f7f8fa; font-size: 13px;}}"
         f"#{uid} button.on {{background: #dbe9f6; border-color: #2b6cb0;}}"
         f"#{uid} .lfs-emap-readout {{font-family: monospace; font-size: 15px;"
-        " min-height: 1.4em;}}"
+        " min-height: 1.4em;}"
     )
 
 # %% ../../nbs/71_teaching_maps.ipynb #0e9803c0
