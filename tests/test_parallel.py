@@ -38,10 +38,17 @@ def test_notebooks_sharing_a_folder_run_in_one_unit():
             users[folder].add(f"nbs/{nb.name}")
     same = root_conftest().SAME_WORKER
     shared = {folder: nbs for folder, nbs in users.items() if len(nbs) > 1}
-    assert shared, "the scan finds nothing: nbs/61 and nbs/62 both write nbs/out/cli-demo"
     for folder, nbs in shared.items():
         groups = {same.get(n, n) for n in nbs}
         assert len(groups) == 1, f"{sorted(nbs)} all use {folder}: give them one group in conftest.SAME_WORKER"
+
+
+def test_the_scan_reads_both_spellings(tmp_path):
+    cell = lambda src: {"cell_type": "code", "source": src}
+    nb = tmp_path / "x.ipynb"
+    nb.write_text(json.dumps({"cells": [cell('out = Path("out") / "a"'), cell('main(["--checkpoint", "out/b/c"])'),
+                                        cell('#| export\nout_dir = "out/preset"')]}))
+    assert relative_folders(nb) == {"nbs/out/a", "nbs/out/b"}
 
 
 def test_same_worker_names_existing_files():
