@@ -347,13 +347,13 @@ def test_finetune_instruct_then_generate(base_ckpt, data, tmp_path, capsys):
             [{"instruction": "Give the first word.", "input": "But soft", "response": "But"}],
             "instruct",
             ["--lora-rank", "0"],
-            "LoRA rank",
+            "--lora-rank must be in",
         ),
         (
             [{"instruction": "Give the first word.", "input": "But soft", "response": "But"}],
             "instruct",
             ["--lora-rank", "999"],
-            "LoRA rank",
+            "--lora-rank must be in",
         ),
     ],
 )

@@ -71,7 +71,8 @@ def install_source() -> str:
             "    ):\n"
             '        done = subprocess.run([*pip, "install", "-q", spec], capture_output=True)\n'
             "        if done.returncode == 0:\n"
-            f'            urls = metadata.metadata("{name}").get_all("Project-URL") or []\n'
+            f'            meta = metadata.metadata("{name}")\n'
+            '            urls = meta.get_all("Project-URL") or []\n'
             "            if any(repo in url for url in urls):  # ours, not a namesake on PyPI\n"
             '                print("installed", spec)\n'
             "                break\n"
