@@ -55,7 +55,8 @@ def check(dist: Path, direct: Path) -> list[str]:
         errors.append("wheel lacks .dist-info/licenses/LICENSE")
     with tarfile.open(sdist) as t:
         names = {m.name.split("/", 1)[1] for m in t.getmembers() if m.isfile() and "/" in m.name}
-    top = {n for n in names if not n.startswith((PKG + "/", PKG + ".egg-info/"))}
+    # the build metadata folder is named after the distribution (llm_from_scratch_course.egg-info), not the package
+    top = {n for n in names if not n.startswith(PKG + "/") and not n.split("/", 1)[0].endswith(".egg-info")}
     if top - SDIST_EXTRA:
         errors.append(f"sdist holds unexpected files: {sorted(top - SDIST_EXTRA)}")
     if "LICENSE" not in top:
