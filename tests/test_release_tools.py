@@ -43,3 +43,14 @@ def test_a_chapter_cannot_pin_a_release_that_lacks_its_modules():
     assert colab_cells.missing_modules(nb, colab_cells.release_modules(llm_from_scratch.__version__)) == []
     old = {"tokenizer", "attention", "transformer", "model", "trainer", "generation", "config", "data", "quiz"}
     assert {"finetune", "checkpoints"} <= set(colab_cells.missing_modules(nb, old))
+
+
+def test_every_notebook_import_is_met_on_binder_and_in_colab(monkeypatch, capsys):
+    """What `.ci/run` checks with tools/notebook_imports.py; and it notices a missing library (pytest on Binder)."""
+    import notebook_imports
+
+    assert notebook_imports.main() == 0
+    envs = notebook_imports.environments()
+    monkeypatch.setattr(notebook_imports, "environments", lambda: {**envs, "Binder": envs["Binder"] - {"pytest"}})
+    assert notebook_imports.main() == 1
+    assert "imports pytest (pytest), which Binder does not install" in capsys.readouterr().out
