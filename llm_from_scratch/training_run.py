@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import signal
 import sys
@@ -505,7 +506,8 @@ class RunSafety:
         self.stop = True
         if self.rank == 0:
             msg = "interrupted: saving a checkpoint after this step"
-            print(msg, "(Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+            again = "" if self.world > 1 else " (Ctrl-C again to quit at once)"
+            print(msg + again, file=sys.stderr, flush=True)
 
     @contextlib.contextmanager
     def guarded(self) -> Iterator[None]:
@@ -513,7 +515,10 @@ class RunSafety:
         process), and an out-of-memory error turned into a `TrainError` with the fix."""
         try:
             # on every rank of a torchrun job too, where the launcher passes Ctrl-C on
-            with stop_signals(self.request_stop, same_for=2.0 if self.world > 1 else 0):
+            # (seconds later on a busy machine) and kills what is left after 30 s:
+            # there, every signal only asks for the stop
+            same_for = math.inf if self.world > 1 else 0.0
+            with stop_signals(self.request_stop, same_for=same_for):
                 yield
         except Exception as e:
             if (size := oom_size(e)) is None:
@@ -539,6 +544,8 @@ class RunSafety:
             self.stop = bool(flag.item())
         if self.stop and step < self.tc.max_iters:
             self.checkpoint(step, meter, **losses)
+            if self.world > 1:
+                dist.barrier()  # no rank exits before rank 0 has saved
             raise TrainInterrupted(
                 f"interrupted after step {step}: saved a checkpoint in "
                 f"{self.s.ckpt_dir}; resume with: {command_name()} train --resume "
