@@ -27,7 +27,7 @@ except ModuleNotFoundError as e:  # one line that says what to install
 
 # %% auto #0
 __all__ = ['COURSE_STYLE', 'PALETTE', 'FONT', 'INK', 'smallest_text_px', 'use_course_style', 'canvas', 'box', 'check_legible',
-           'arrow', 'note', 'caption', 'plus', 'matrix']
+           'layout_problems', 'arrow', 'note', 'caption', 'plus', 'matrix']
 
 # %% ../../nbs/70_teaching_drawing.ipynb #54850817
 COURSE_STYLE: dict[str, Any] = {
@@ -60,7 +60,9 @@ def smallest_text_px(fig: Any) -> float:
 
 def use_course_style() -> None:
     """The course's matplotlib settings; in IPython, PNGs tagged with their smallest
-    text."""
+    text and their `layout_problems`."""
+    import json
+
     import matplotlib as mpl
 
     mpl.rcParams.update(cast(Any, COURSE_STYLE))  # rcParams types its keys as literals
@@ -75,7 +77,11 @@ def use_course_style() -> None:
         return
 
     def png(fig: Any) -> Any:
-        tag = {"LFS-min-text-px": f"{smallest_text_px(fig):.1f}"}
+        tag = {
+            "LFS-min-text-px": f"{smallest_text_px(fig):.1f}",
+            # as ASCII JSON: PNG text is Latin-1
+            "LFS-layout": json.dumps(layout_problems(fig)),
+        }
         return print_figure(fig, "png", bbox_inches="tight", metadata=tag)
 
     def install(*_: Any) -> None:
@@ -153,8 +159,8 @@ def box(
 
 # %% ../../nbs/70_teaching_drawing.ipynb #128678ab
 def check_legible(fig: Figure, max_width: float = 6.4, min_points: float = 9.0) -> None:
-    """Raise AssertionError if `fig` is over `max_width` inches or has text under
-    `min_points`."""
+    """Raise AssertionError if `fig` is over `max_width` inches, has text under
+    `min_points`, or has any of `layout_problems` (defined below)."""
     w = fig.get_size_inches()[0]
     if w > max_width + 1e-9:  # a check that must hold under `python -O` too: no assert
         raise AssertionError(f"figure {w:.1f} in wide (at most {max_width})")
@@ -168,6 +174,157 @@ def check_legible(fig: Figure, max_width: float = 6.4, min_points: float = 9.0) 
     ]
     if small:
         raise AssertionError(f"text under {min_points} pt: {small[:5]}")
+    problems = layout_problems(fig)
+    if problems:
+        raise AssertionError("; ".join(problems[:5]))
+
+# %% ../../nbs/70_teaching_drawing.ipynb #b2d1f8e3
+def _drawn_texts(fig: Figure) -> list[Text]:
+    """Draw `fig` and return the texts that were actually drawn (visible, non-empty,
+    inside their view: tick labels of ticks outside the limits are not drawn)."""
+    drawn: list[Text] = []
+    draw = Text.draw
+
+    def record(self: Text, renderer: Any) -> None:
+        if self.get_visible() and self.get_text().strip() and self.get_alpha() != 0:
+            drawn.append(self)
+        draw(self, renderer)
+
+    Text.draw = record  # type: ignore[method-assign,assignment]
+    try:
+        fig.canvas.draw()
+    finally:
+        Text.draw = draw  # type: ignore[method-assign]
+    return list(dict.fromkeys(drawn))  # an annotation draws its text once
+
+
+def _corners(t: Text, renderer: Any) -> list[tuple[float, float]]:
+    """The four corners, in pixels, of the (possibly rotated) rectangle of `t`."""
+    import math
+
+    box = Text.get_window_extent(t, renderer)  # an annotation's own would add its arrow
+    angle = t.get_rotation()
+    if angle % 90 == 0:
+        w, h = (box.width, box.height) if angle % 180 == 0 else (box.height, box.width)
+    else:  # the unrotated size, from a copy of the layout at angle 0
+        t.set_rotation(0)
+        flat = Text.get_window_extent(t, renderer)
+        t.set_rotation(angle)
+        w, h = flat.width, flat.height
+    cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    pts = []
+    for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+        x, y = dx * (w / 2 - 1), dy * (h / 2 - 1)  # 1 px of slack on every side
+        pts.append((cx + x * c - y * s, cy + x * s + y * c))
+    return pts
+
+
+def _overlap(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> bool:
+    """Whether two convex quadrilaterals overlap (separating-axis test)."""
+    for poly in (a, b):
+        for i in range(4):
+            (x0, y0), (x1, y1) = poly[i], poly[(i + 1) % 4]
+            nx, ny = y0 - y1, x1 - x0
+            pa = [nx * x + ny * y for x, y in a]
+            pb = [nx * x + ny * y for x, y in b]
+            if max(pa) <= min(pb) or max(pb) <= min(pa):
+                return False
+    return True
+
+
+def _inside(pts: list[tuple[float, float]], box: Any) -> bool:
+    return all(
+        box.x0 - 1 <= x <= box.x1 + 1 and box.y0 - 1 <= y <= box.y1 + 1 for x, y in pts
+    )
+
+
+def _rect(box: Any) -> list[tuple[float, float]]:
+    return [(box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1)]
+
+
+def _data_points(ax: Axes) -> Any:
+    """Pixel positions of what `ax` plots: line vertices (with points along each
+    segment), scatter offsets, bar corners and centres, the corners of images."""
+    import numpy as np
+
+    out = [np.empty((0, 2))]
+    for line in ax.get_lines():
+        if not line.get_visible():
+            continue
+        xy = line.get_transform().transform(line.get_xydata())
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if line.get_linestyle() not in ("None", "", " ") and len(xy) > 1:
+            t = np.linspace(0, 1, 9)[:, None, None]
+            xy = (xy[:-1] * (1 - t) + xy[1:] * t).reshape(-1, 2)
+        out.append(xy)
+    for coll in ax.collections:
+        offsets = np.asarray(coll.get_offsets())
+        if coll.get_visible() and len(offsets):
+            out.append(coll.get_offset_transform().transform(offsets))
+    for p in ax.patches:
+        if p.get_visible() and isinstance(p, Rectangle):
+            b = p.get_window_extent()
+            out.append(np.array(_rect(b) + [((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2)]))
+    for im in ax.get_images():
+        if im.get_visible():
+            out.append(np.array(_rect(im.get_window_extent())))
+    return np.concatenate(out)
+
+
+def layout_problems(fig: Figure, tight: bool = True) -> list[str]:
+    """What a reader would see as broken in `fig`, one line each: texts that overlap
+    each other, texts cut by their clip box or (unless the figure is saved with
+    `bbox_inches="tight"`, as the course does) by the figure's edge, texts over another
+    axes (a colourbar, a neighbouring panel), repeated tick labels, and legends over
+    plotted data. An empty list means none."""
+    if not hasattr(fig.canvas, "get_renderer"):  # a figure already shown and closed
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)  # draws again, off screen
+    drawn = _drawn_texts(fig)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    quads = [_corners(t, renderer) for t in drawn]
+    problems: list[str] = []
+    for i, (t, q) in enumerate(zip(drawn, quads)):
+        for u, r in zip(drawn[i + 1 :], quads[i + 1 :]):
+            if _overlap(q, r):
+                problems.append(f"texts overlap: {t.get_text()!r} and {u.get_text()!r}")
+        clip = t.get_clip_box() if t.get_clip_on() else None
+        if clip is not None and not _inside(q, clip):
+            problems.append(f"text cut by its axes: {t.get_text()!r}")
+        if not tight and not _inside(q, fig.bbox):
+            problems.append(f"text cut by the figure edge: {t.get_text()!r}")
+    # axes that share a position (twins) count as one; a text may sit on its own axes
+    areas = [(a, a.get_window_extent(renderer)) for a in fig.axes if a.get_visible()]
+    for t, q in zip(drawn, quads):
+        own = t.axes.get_window_extent(renderer).bounds if t.axes is not None else None
+        for a, box in areas:
+            if a is t.axes or box.bounds == own or box.width < 1 or box.height < 1:
+                continue
+            if _overlap(q, _rect(box)):
+                label = "a colourbar" if hasattr(a, "_colorbar") else "another axes"
+                problems.append(f"text over {label}: {t.get_text()!r}")
+    for a, _ in areas:
+        for axis in (a.xaxis, a.yaxis):
+            labels = [t.get_text() for t in axis.get_ticklabels() if t in drawn]
+            repeats = sorted({s for s, n in zip(labels, labels[1:]) if s == n})
+            if repeats:
+                problems.append(f"repeated tick labels: {repeats}")
+    for a, box in areas:
+        legend = a.get_legend()
+        if legend is None or not legend.get_visible():
+            continue
+        frame = legend.get_window_extent(renderer)
+        twins = [b for b, c in areas if c.bounds == box.bounds]
+        if any(
+            ((p[:, 0] > frame.x0) & (p[:, 0] < frame.x1) & (p[:, 1] > frame.y0)
+             & (p[:, 1] < frame.y1)).any()
+            for p in (_data_points(b) for b in twins)
+        ):
+            names = [t.get_text() for t in legend.get_texts()]
+            problems.append(f"legend over data: {names}")
+    return problems
 
 # %% ../../nbs/70_teaching_drawing.ipynb #359de206
 def arrow(
