@@ -19,6 +19,7 @@ Modules:
 - `llm_from_scratch.generation`: Turning next-token distributions into text: greedy decoding, sampling with temperature, top-k and top-p, beam search, repetition controls, the KV cache, and streaming, all matching Hugging Face's `generate()`.
 - `llm_from_scratch.lora`: Fine-tune a small low-rank update instead of every weight: LoRA written from scratch, merged back into the weights or saved on its own, what it costs the base model, and the `llm-from-scratch finetune` command.
 - `llm_from_scratch.model`: GPT-2 assembled: embeddings, a stack of blocks, a tied output head; its loss and size; input checks and eval mode.
+- `llm_from_scratch.modern`: RMSNorm, rotary position embeddings, SwiGLU, grouped-query attention and QK-norm, added to chapter 4's GPT one at a time and each measured; the result equals Hugging Face's Llama and Qwen3 logit for logit.
 - `llm_from_scratch.teaching.diagrams`: The course's concept diagrams, drawn by code in one visual style.
 - `llm_from_scratch.teaching.drawing`: One size and one set of fonts for every figure of the course, legible in the website's article column; the diagram style: a canvas measured in inches, boxes coloured by what they hold, arrows, grids of cells, notes, and a check that every label stays legible.
 - `llm_from_scratch.teaching.explorers`: Interactive explorers for attention maps and samples that also work on the static website.
