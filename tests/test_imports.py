@@ -18,7 +18,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "llm_from_scratch"
 SUPPORT_BELOW = ["config", "files", "data"]
 LESSONS = ["tokenizer", "attention", "transformer", "model", "trainer", "generation", "beam", "finetune", "lora",
-           "fast", "fast_decoding"]
+           "fast", "fast_decoding", "modern"]
 ORDER = [*SUPPORT_BELOW, "tokenizer", "attention", "transformer", "model", "checkpoints", "training_run",
          *LESSONS[4:], "commands.flags", "commands.train", "commands.generate", "commands.finetune", "commands.main",
          "teaching.drawing", "teaching.maps", "teaching.diagrams", "teaching.explorers", "teaching.quiz"]
