@@ -37,8 +37,10 @@ def _merge_streams(outputs: list) -> list:
 def run(path: Path, timeout: int = 1800) -> float:
     """Execute one notebook in place; return its wall time in seconds.
 
-    Cells marked `#| eval: false` are not run (as under nbval and nbdev-test); their outputs are cleared."""
-    nb = nbformat.read(path, as_version=4)
+    Cells marked `#| eval: false` are not run (as under nbval and nbdev-test); their outputs are cleared. If the file
+    changes on disk while the notebook runs (someone edited it), nothing is written: the edit is kept, the run is lost."""
+    before = path.read_bytes()
+    nb = nbformat.reads(before.decode("utf-8"), as_version=4)
     skipped = [c for c in nb.cells if _eval_false(c)]
     for c in skipped:
         c.outputs = []
@@ -56,6 +58,8 @@ def run(path: Path, timeout: int = 1800) -> float:
         if c.cell_type == "code": c.outputs = _merge_streams(c.outputs)
     nb.metadata.pop("jupytext", None)  # notebooks authored as py:percent carry pairing metadata we do not use
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "python3", "language": "python"}
+    if path.read_bytes() != before:  # edited while it ran: writing would undo the edit
+        raise SystemExit(f"{path.name} changed on disk while it ran; not written (run it again)")
     nbformat.write(nb, path)
     return dt
 
