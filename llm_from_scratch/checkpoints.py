@@ -12,14 +12,14 @@ import dataclasses
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
-from .config import LLMError, TrainConfig, config_from_dict
+from .config import GPTConfig, LLMError, TrainConfig, config_from_dict
 from .data import TokenizerError, sha256_file
 from llm_from_scratch.files import (
     CheckpointError,
@@ -34,7 +34,7 @@ from .model import GPT, tied_head_key, load_state
 from .tokenizer import Tokenizer, tokenizer_from_dict, tokenizer_to_dict
 
 # %% auto #0
-__all__ = ['STATE_FILE', 'save_model', 'load_model', 'latest_checkpoint', 'recover_checkpoint', 'has_checkpoint',
+__all__ = ['STATE_FILE', 'save_model', 'build_model', 'load_model', 'latest_checkpoint', 'recover_checkpoint', 'has_checkpoint',
            'save_checkpoint', 'verify_checkpoint', 'load_tokenizer', 'load_trained', 'Checkpoint', 'load_checkpoint']
 
 # %% ../nbs/53_checkpoints.ipynb #c4e1a010
@@ -45,21 +45,42 @@ def save_model(model: GPT, path: str | Path) -> Path:
     skip = tied_head_key(model)
     sd = {k: v for k, v in model.state_dict().items() if k != skip}
     save_weights(path / "model.safetensors", sd, "llm_from_scratch")
-    save_json(path / "config.json", dataclasses.asdict(model.cfg))
+    arch = {"architecture": type(model).__name__}
+    save_json(path / "config.json", {**arch, **dataclasses.asdict(model.cfg)})
     return path
 
 
-def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> GPT:
-    """Load a model saved by `save_model` (or the model of a training checkpoint)."""
+def build_model(path: str | Path, classes: Sequence[type] = (GPT,)) -> GPT:
+    """A new model (weights not loaded) of the class and config that `path/config.json`
+    records; the class must be one of `classes`, else a one-line `CheckpointError`."""
     path = Path(path)
     if not path.is_dir():
         raise CheckpointError(f"checkpoint directory not found: {path}")
-    try:
-        cfg = config_from_dict(read_json(path / "config.json"))
+    d = read_json(path / "config.json")
+    arch = d.pop("architecture", "GPT") if isinstance(d, dict) else None
+    cls = next((c for c in classes if c.__name__ == arch), None)
+    if cls is None:
+        known = ", ".join(c.__name__ for c in classes)
+        raise CheckpointError(
+            f"{path} holds a {arch} model; this loader builds only {known} "
+            f"(pass classes=({known}, {arch}))"
+        )
+    try:  # a class may name its config class (ModernGPT: ModernConfig)
+        cfg = config_from_dict(d, getattr(cls, "config_class", GPTConfig))
     except LLMError as e:
         raise CheckpointError(f"bad config.json in {path}: {e}") from None
-    wfile = path / "model.safetensors"
-    return load_state(GPT(cfg), read_safetensors(wfile), str(wfile)).to(map_location)
+    return cast(GPT, cls(cfg))
+
+
+def load_model(
+    path: str | Path,
+    map_location: str | torch.device = "cpu",
+    classes: Sequence[type] = (GPT,),
+) -> GPT:
+    """Load a model saved by `save_model` (or the model of a training checkpoint), of
+    one of `classes` (see `build_model`)."""
+    model, wfile = build_model(path, classes), Path(path) / "model.safetensors"
+    return load_state(model, read_safetensors(wfile), str(wfile)).to(map_location)
 
 # %% ../nbs/53_checkpoints.ipynb #0004eaee
 STATE_FILE = "trainer_state.json"
@@ -231,13 +252,16 @@ def load_tokenizer(ckpt_dir: str | Path) -> Tokenizer:
 
 
 def load_trained(
-    ckpt_dir: str | Path, map_location: str | torch.device = "cpu"
+    ckpt_dir: str | Path,
+    map_location: str | torch.device = "cpu",
+    classes: Sequence[type] = (GPT,),
 ) -> tuple[GPT, Tokenizer]:
-    """Model (eval mode) and tokenizer of a training checkpoint or run directory,
-    SHA-256 checked; the optimizer state is not read."""
+    """Model (eval mode, one of `classes`) and tokenizer of a training checkpoint or run
+    directory, SHA-256 checked; the optimizer state is not read."""
     path = _locate(ckpt_dir)
     verify_checkpoint(path, _FILES[:3])
-    model, tok = load_model(path, map_location).eval(), _read_tokenizer(path)
+    model = load_model(path, map_location, classes).eval()
+    tok = _read_tokenizer(path)
     if tok.n_vocab > model.cfg.vocab_size:
         raise CheckpointError(
             f"tokenizer has {tok.n_vocab} tokens but the model only "

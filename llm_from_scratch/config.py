@@ -473,13 +473,19 @@ PRESETS: dict[str, dict[str, Any]] = {  # name -> fields it sets, of any config 
                        dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-large"),
     "gpt2-xl": dict(max_seq_len=1024, n_layers=48, n_heads=25, d_model=1600,
                     dropout=0.0, **_BPE, out_dir="out/shakespeare-gpt2-xl"),
+    # chapter 9's modern block (`arch`: the train command's --arch; n_kv_heads is a
+    # field of llm_from_scratch.modern.ModernConfig) at the char preset's size
+    "modern-char": dict(arch="modern", vocab_size=65, max_seq_len=64, n_layers=4,
+                        n_heads=4, n_kv_heads=2, d_model=128, dropout=0.0,
+                        out_dir="out/modern-char"),
     # the commands' own: `finetune`'s training (TrainConfig), and the decoding of
     # `generate` and of `train`'s final sample (GenerationConfig)
     "finetune": dict(max_iters=200, batch_size=16, warmup_iters=10, weight_decay=0.0,
                      eval_interval=50, ckpt_interval=100, out_dir="out/finetune"),
     "generate": dict(max_new_tokens=200, temperature=0.8),
 }  # fmt: skip
-MODEL_PRESETS = ("seed", "char", "tiny", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+MODEL_PRESETS = ("seed", "char", "tiny", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl",
+                 "modern-char")  # fmt: skip
 
 
 def preset_fields(name: str, cls: type = GPTConfig) -> dict[str, Any]:

@@ -18,8 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import STATE_FILE, load_checkpoint
-from .config import config_from_dict
+from .checkpoints import STATE_FILE, build_model, load_checkpoint
 from .files import atomic_write, read_json, read_safetensors
 from .finetune import FinetuneError, to_classifier
 from .model import GPT, load_state
@@ -81,7 +80,10 @@ class LoRALinear(nn.Linear):
         return lin
 
 # %% ../nbs/07b_lora.ipynb #26324078
-LORA_TARGETS = ("c_attn", "c_proj", "c_fc")  # every projection of attention and MLP
+# every projection of attention and MLP: GPT-2's names, then chapter 9's modern block's
+# (Hugging Face's, as PEFT's `target_modules` spells them for Llama)
+LORA_TARGETS = ("c_attn", "c_proj", "c_fc", "q_proj", "k_proj", "v_proj", "o_proj",
+                "gate_proj", "up_proj", "down_proj")  # fmt: skip
 
 
 def add_lora(
@@ -183,11 +185,11 @@ def apply_finetune(model: GPT, meta: dict[str, Any]) -> GPT:
     return model
 
 
-def build_finetuned(path: Path) -> GPT:
-    """The model of checkpoint directory `path`, fine-tuned or not (a `load` for
-    `load_checkpoint`)."""
+def build_finetuned(path: Path, classes: Sequence[type] = (GPT,)) -> GPT:
+    """The model of checkpoint directory `path`, fine-tuned or not, of one of `classes`
+    (a `load` for `load_checkpoint`)."""
     meta = read_json(path / STATE_FILE).get("finetune")
-    model = GPT(config_from_dict(read_json(path / "config.json")))
+    model = build_model(path, classes)
     if meta:
         apply_finetune(model, meta)
     wfile = path / "model.safetensors"
@@ -207,10 +209,12 @@ def finetune_settings(ckpt_dir: str | Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def load_finetuned(ckpt_dir: str | Path) -> tuple[GPT, Tokenizer, dict[str, Any]]:
+def load_finetuned(
+    ckpt_dir: str | Path, classes: Sequence[type] = (GPT,)
+) -> tuple[GPT, Tokenizer, dict[str, Any]]:
     """(model in eval mode with LoRA merged, tokenizer, fine-tuning settings) of a
     `finetune` checkpoint."""
-    ck = load_checkpoint(ckpt_dir, load=build_finetuned)
+    ck = load_checkpoint(ckpt_dir, load=lambda p: build_finetuned(p, classes))
     if "finetune" not in ck.state:
         raise FinetuneError(
             f"{ck.path} is not a fine-tuned checkpoint (written by `train`)"

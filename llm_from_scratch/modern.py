@@ -29,13 +29,13 @@ from llm_from_scratch.files import (
     save_json,
     save_weights,
 )
-from .model import check_ids, check_targets, load_state
+from .model import GPT, check_ids, check_targets, load_state
 from .transformer import LayerNorm
 
 # %% auto #0
-__all__ = ['RMSNorm', 'rope_cos_sin', 'rotate_half', 'apply_rope', 'swiglu_hidden', 'SwiGLU', 'GeluMLP', 'ModernConfig',
-           'GQAttention', 'make_norm', 'ModernBlock', 'ModernGPT', 'kv_cache_bytes', 'fit_cache', 'hf_name',
-           'hf_state_dict', 'from_hf_state_dict', 'hf_config', 'config_from_hf']
+__all__ = ['ARCHITECTURES', 'RMSNorm', 'rope_cos_sin', 'rotate_half', 'apply_rope', 'swiglu_hidden', 'SwiGLU', 'GeluMLP',
+           'ModernConfig', 'GQAttention', 'make_norm', 'ModernBlock', 'ModernGPT', 'kv_cache_bytes', 'fit_cache',
+           'hf_name', 'hf_state_dict', 'from_hf_state_dict', 'hf_config', 'config_from_hf']
 
 # %% ../nbs/09_modern.ipynb #9mrmsnor
 class RMSNorm(nn.Module):
@@ -261,6 +261,8 @@ class ModernGPT(nn.Module):
     attention, or GPT-2's learned `wpe`), `n_layers` blocks, a final norm, a tied or
     untied head. Same calls as `GPT`, so chapters 6-8b's `generate`, KV cache, LoRA and
     int8 apply to it."""
+
+    config_class = ModernConfig  # what a checkpoint's config.json is read into
 
     def __init__(self, cfg: ModernConfig):
         super().__init__()
@@ -548,3 +550,6 @@ def _to_hf(model: ModernGPT) -> Any:  # ModernGPT.to_hf
     if unexpected or set(missing) - {"lm_head.weight"}:
         raise CheckpointError(f"cannot map {missing or unexpected}")
     return hf.to(model.wte.weight.device).eval()
+
+# %% ../nbs/09_modern.ipynb #9marchs0
+ARCHITECTURES = (GPT, ModernGPT)  # the model classes a checkpoint may hold (commands)

@@ -282,12 +282,14 @@ def train(
     tokenizer: Tokenizer | None = None,
     checkpoint: Checkpoint | None = None,
     wrap: Callable[[GPT, TrainConfig], nn.Module] | None = None,
+    model_class: type = GPT,
 ) -> TrainResult:
     """Train a GPT as `tc` says, in one process or as one rank of a `torchrun` job;
     returns the trained model. `text`, `tokenizer` and `checkpoint` (to resume from) may
     be passed in when the caller has already loaded them, so nothing is read twice.
     `wrap(model, tc)` returns what trains in the model's place (chapter 8's
-    `low_memory` applies `tc.loss_chunk_size` and `tc.checkpoint_blocks`)."""
+    `low_memory` applies `tc.loss_chunk_size` and `tc.checkpoint_blocks`).
+    `model_class(cfg)` builds the model (chapter 9: `ModernGPT`)."""
     tc = tc or TrainConfig()
     if (tc.loss_chunk_size or tc.checkpoint_blocks) and wrap is None:
         raise ConfigError(
@@ -303,7 +305,9 @@ def train(
             print_fn(note)
     if resume and world > 1:
         dist.barrier()  # the other ranks read the checkpoint rank 0 may have recovered
-    s = prepare_run(cfg, tc, resume, overwrite, text, tokenizer, checkpoint, device)
+    s = prepare_run(
+        cfg, tc, resume, overwrite, text, tokenizer, checkpoint, device, model_class
+    )
     if rank == 0:
         n = s.model.num_params()
         print_fn(f"model: {s.model.cfg} ({n:,} parameters)\ntraining: {tc}")

@@ -26,7 +26,12 @@ from typing import Any, TYPE_CHECKING
 import torch
 import torch.distributed as dist
 
-from .checkpoints import Checkpoint, has_checkpoint, load_checkpoint
+from llm_from_scratch.checkpoints import (
+    Checkpoint,
+    has_checkpoint,
+    load_checkpoint,
+    load_model,
+)
 from llm_from_scratch.config import (
     ConfigError,
     GPTConfig,
@@ -181,15 +186,19 @@ def prepare_run(
     tok: Tokenizer | None = None,
     ck: Checkpoint | None = None,
     device: torch.device | str = "cpu",
+    model_class: type = GPT,
 ) -> TrainSetup:
     """Resolve a run once, checking all that can fail before the first step: the
     checkpoint to resume (same model) or the new model (a checkpoint is not replaced
     without `overwrite`; the vocabulary covers the tokenizer's), memory, the token
-    splits, the output directory. `text`, `tok`, `ck`: already loaded by the caller."""
+    splits, the output directory. `text`, `tok`, `ck`: already loaded by the caller.
+    `model_class(cfg)` builds the model (chapter 9's `ModernGPT` for its config)."""
     ckpt_dir = Path(tc.out_dir) / "checkpoint"
     text = load_data(tc) if text is None else text
     if resume:
-        ck = ck or load_checkpoint(ckpt_dir)
+        ck = ck or load_checkpoint(
+            ckpt_dir, lambda p: load_model(p, classes=(model_class,))
+        )
         check_same_model(cfg, ck, tc)
         model, tok = ck.model, ck.tokenizer
     else:
@@ -211,7 +220,7 @@ def prepare_run(
     if not resume:
         torch.manual_seed(tc.seed)
         try:
-            model = GPT(cfg)
+            model = model_class(cfg)
         except RuntimeError as e:
             if (size := oom_size(e)) is None:
                 raise

@@ -137,3 +137,72 @@ def test_bad_configurations_are_one_line_errors():
         config_from_hf({"model_type": "llama", "rope_scaling": {"rope_type": "llama3"}})
     with pytest.raises(CheckpointError, match="Llama and Qwen3 have no"):
         ModernGPT(ModernConfig(mlp="gelu")).save_hf("/nonexistent/never-written")
+
+
+# --- the command line: train, resume, generate, finetune, classify; int8 -------------------------------------------
+
+SMALL = ["--n-layers", "2", "--d-model", "32", "--n-heads", "4", "--max-seq-len", "32", "--batch-size", "4",
+         "--eval-interval", "2", "--eval-iters", "1", "--ckpt-interval", "2", "--no-progress", "--sample-tokens", "0",
+         "--dropout", "0.1"]  # dropout on: its masks must resume exactly too
+
+
+def run_cli(*args: str) -> int:
+    from llm_from_scratch.commands.main import main
+
+    return main(list(args))
+
+
+def test_train_command_trains_the_modern_block_and_resumes_bit_exactly(word_corpus, tmp_path, one_torch_thread):
+    from llm_from_scratch.checkpoints import load_model
+
+    data = ["--data", str(word_corpus), "--preset", "modern-char", *SMALL]
+    assert run_cli("train", *data, "--max-iters", "4", "--out-dir", str(tmp_path / "straight")) == 0
+    assert run_cli("train", *data, "--max-iters", "2", "--out-dir", str(tmp_path / "r")) == 0
+    assert run_cli("train", *data, "--max-iters", "4", "--out-dir", str(tmp_path / "r"), "--resume") == 0
+    a = load_model(tmp_path / "straight" / "checkpoint", classes=(ModernGPT,))
+    b = load_model(tmp_path / "r" / "checkpoint", classes=(ModernGPT,))
+    assert isinstance(a.cfg, ModernConfig) and a.cfg.n_kv_heads == 2 and a.cfg.positions == "rope"
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_a_checkpoint_records_its_architecture(word_corpus, tmp_path, one_torch_thread, capsys):
+    from llm_from_scratch.checkpoints import load_model
+    from llm_from_scratch.files import read_json
+    from llm_from_scratch.model import GPT
+
+    out = tmp_path / "m"
+    assert run_cli("train", "--data", str(word_corpus), "--arch", "modern", "--qk-norm", "true", *SMALL,
+                   "--max-iters", "2", "--out-dir", str(out)) == 0
+    assert read_json(out / "checkpoint" / "config.json")["architecture"] == "ModernGPT"
+    with pytest.raises(CheckpointError, match="holds a ModernGPT model; this loader builds only GPT"):
+        load_model(out / "checkpoint")  # chapter 4's class by default: a one-line error, not a wrong model
+    with pytest.raises(CheckpointError, match="holds a ModernGPT"):
+        load_model(out / "checkpoint", classes=(GPT,))
+    capsys.readouterr()
+    # generate, finetune (LoRA on the modern projections) and classify from that checkpoint
+    assert run_cli("generate", "--checkpoint", str(out), "--prompt", "to be", "--max-new-tokens", "8", "--greedy") == 0
+    assert capsys.readouterr().out.startswith("to be")
+    rows = [("to be or not to be", "verse"), ("be to not or be to", "shuffled")] * 4
+    cls = tmp_path / "cls.jsonl"
+    cls.write_text("".join(f'{{"text": "{t}", "label": "{y}"}}\n' for t, y in rows))
+    assert run_cli("finetune", "--checkpoint", str(out), "--task", "classify", "--data", str(cls), "--lora-rank", "2",
+                   "--max-iters", "2", "--eval-interval", "2", "--out-dir", str(tmp_path / "ft"), "--no-progress") == 0
+    assert run_cli("classify", "--checkpoint", str(tmp_path / "ft"), "--text", "to be or not") == 0
+    assert capsys.readouterr().out.splitlines()[-1].split("\t")[0] in ("verse", "shuffled")
+    # a GPT-2 flag combination that needs the modern block is a one-line error
+    assert run_cli("train", "--data", str(word_corpus), "--n-kv-heads", "2", "--out-dir", str(tmp_path / "x")) == 2
+    assert "add --arch modern" in capsys.readouterr().err
+
+
+def test_int8_of_chapter_8b_applies():
+    from llm_from_scratch.fast_decoding import Int8Linear, model_bytes, quantize_int8
+
+    m = tiny(ModernConfig.qwen3, 4, 2, 16, 1e6, True)
+    q = quantize_int8(m)
+    assert isinstance(q.h[0].attn.q_proj, Int8Linear) and isinstance(q.h[0].mlp.gate_proj, Int8Linear)
+    assert model_bytes(q) < model_bytes(m) / 2.5
+    ids = torch.randint(0, 101, (1, 8))
+    with torch.no_grad():
+        assert (q(ids)[0] - m(ids)[0]).abs().max() < 0.05
+    assert generate(q, ids, 6).shape == (1, 14)

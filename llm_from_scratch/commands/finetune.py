@@ -46,6 +46,7 @@ from llm_from_scratch.lora import (
     save_adapters,
 )
 from ..model import GPT
+from ..modern import ARCHITECTURES
 from ..tokenizer import Tokenizer
 from ..trainer import TrainLoop, resume_optimizer
 from llm_from_scratch.training_run import (
@@ -239,7 +240,7 @@ def _start(
 ) -> tuple[GPT, Checkpoint | None]:
     """The model to train: the run's checkpoint on resume, else the base made over."""
     if job.resume:
-        ck = load_checkpoint(ckpt_dir, load=build_finetuned)
+        ck = load_checkpoint(ckpt_dir, lambda p: build_finetuned(p, ARCHITECTURES))
         _same_run(ck, base, meta)
         return ck.model, ck
     if has_checkpoint(ckpt_dir) and not job.overwrite:
@@ -276,7 +277,7 @@ def run_finetune(
                 f"{job.checkpoint} is already fine-tuned: start from its base "
                 "checkpoint"
             )
-        base, tok = load_trained(job.checkpoint)
+        base, tok = load_trained(job.checkpoint, classes=ARCHITECTURES)
     _check_lora(job, base.cfg.d_model)
     check_out_dir(tc.out_dir)
     meta = _settings(job, train_ex)
@@ -387,7 +388,7 @@ def classify_main(argv: Sequence[str]) -> int:
     a = p.parse_args(list(argv))
     with user_terms({"checkpoint", "text"}):
         with _about("checkpoint"):
-            model, tok, meta = load_finetuned(a.checkpoint)
+            model, tok, meta = load_finetuned(a.checkpoint, ARCHITECTURES)
             if meta["task"] != "classify":
                 raise FinetuneError(
                     f"{a.checkpoint} is not a classifier (task {meta['task']!r})"

@@ -32,6 +32,7 @@ from ..finetune import END, format_prompt
 from ..generation import decode_stream, generate, stream
 from ..lora import finetune_settings, load_finetuned
 from ..model import GPT
+from ..modern import ARCHITECTURES
 from ..tokenizer import Tokenizer, decode, encode, get_tokenizer
 
 # %% auto #0
@@ -51,9 +52,9 @@ def load_for_generation(
         return GPT.from_pretrained(pretrained).to(device).eval(), get_tokenizer("gpt2")
     assert checkpoint is not None
     if finetune_settings(checkpoint):  # chapter 7: LoRA layers merged on loading
-        model, tok, _ = load_finetuned(checkpoint)
+        model, tok, _ = load_finetuned(checkpoint, ARCHITECTURES)
         return model.to(device), tok
-    return load_trained(checkpoint, map_location=device)
+    return load_trained(checkpoint, map_location=device, classes=ARCHITECTURES)
 
 
 _DECODING_FLAGS = ("max_new_tokens", "temperature", "top_k", "top_p", "num_beams",

@@ -19,7 +19,12 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ..checkpoints import Checkpoint, has_checkpoint, load_checkpoint
+from llm_from_scratch.checkpoints import (
+    Checkpoint,
+    has_checkpoint,
+    load_checkpoint,
+    load_model,
+)
 from llm_from_scratch.commands.flags import (
     Parser,
     add_field_flags,
@@ -31,6 +36,7 @@ from llm_from_scratch.config import (
     GPTConfig,
     GenerationConfig,
     MODEL_PRESETS,
+    PRESETS,
     TrainConfig,
     command_name,
     config_from_dict,
@@ -42,12 +48,13 @@ from ..data import TokenizerError
 from ..fast import low_memory
 from ..generation import generate
 from ..model import GPT
+from ..modern import ARCHITECTURES, ModernConfig, ModernGPT
 from ..tokenizer import Tokenizer, decode, encode
 from ..trainer import train
 from ..training_run import TrainError, load_data, make_tokenizer
 
 # %% auto #0
-__all__ = ['train_parser', 'TrainPlan', 'resolve_configs', 'train_main']
+__all__ = ['MODERN_ONLY', 'train_parser', 'TrainPlan', 'resolve_configs', 'train_main']
 
 # %% ../../nbs/61_commands_train.ipynb #d096e8cc
 def train_parser() -> argparse.ArgumentParser:
@@ -66,7 +73,13 @@ def train_parser() -> argparse.ArgumentParser:
                    help="YAML, TOML or JSON file of model and training fields "
                         "(and `preset`)")
     p.add_argument("--preset", choices=MODEL_PRESETS,
-                   help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE)")
+                   help="model preset (default: char; seed: 6 layers x 384, GPT-2 BPE; "
+                        "modern-char: chapter 9's block at char's size)")
+    p.add_argument("--arch", choices=("gpt2", "modern"),
+                   help="gpt2: chapter 4's GPT; modern: chapter 9's ModernGPT "
+                        "(RMSNorm, RoPE, SwiGLU, grouped-query attention, no biases; "
+                        "its fields below) (default: the preset's, gpt2 but for "
+                        "modern-char)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT_DIR/checkpoint")
     p.add_argument("--overwrite", action="store_true",
@@ -82,10 +95,19 @@ def train_parser() -> argparse.ArgumentParser:
     char["vocab_size"] = "the tokenizer's size"
     title = "model fields (GPTConfig; defaults: the char preset's)"
     add_field_flags(p.add_argument_group(title), GPTConfig, char)
+    title = "modern block fields (ModernConfig, chapter 9; with --arch modern)"
+    add_field_flags(p.add_argument_group(title), ModernConfig, {}, MODERN_ONLY)
     add_field_flags(
         p.add_argument_group("training fields (TrainConfig)"), TrainConfig, {}
     )
     return p
+
+
+# the fields chapter 9's config adds to GPTConfig's
+MODERN_ONLY = sorted(
+    {f.name for f in dataclasses.fields(ModernConfig)}
+    - {f.name for f in dataclasses.fields(GPTConfig)}
+)
 
 # %% ../../nbs/61_commands_train.ipynb #e8903396
 @dataclass
@@ -99,11 +121,19 @@ class TrainPlan:
     tokenizer: Tokenizer | None = None
     checkpoint: Checkpoint | None = None
 
+    @property
+    def model_class(self) -> type:
+        """What `train` builds: chapter 9's `ModernGPT` for a `ModernConfig`."""
+        return ModernGPT if isinstance(self.cfg, ModernConfig) else GPT
 
-def _given_fields(args: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(preset name, model fields, training fields) set by the config file and flags."""
+
+def _given_fields(
+    args: dict[str, Any],
+) -> tuple[str, type, dict[str, Any], dict[str, Any]]:
+    """(preset name, model config class, model fields, training fields) set by the
+    config file and flags."""
     gpt_names, tc_names = (
-        {f.name for f in dataclasses.fields(c)} for c in (GPTConfig, TrainConfig)
+        {f.name for f in dataclasses.fields(c)} for c in (ModernConfig, TrainConfig)
     )
     try:
         file = dict(read_config_file(args["config"])) if args.get("config") else {}
@@ -112,6 +142,9 @@ def _given_fields(args: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, 
     name = file.pop("preset", None)  # a --preset flag wins over the file's
     name = args.get("preset") or name or "char"
     preset_fields(name)  # a ConfigError for an unknown name
+    arch = args.get("arch") or file.pop("arch", None) or PRESETS[name].get("arch")
+    if arch not in (None, "gpt2", "modern"):
+        raise ConfigError(f"`arch` must be gpt2 or modern, got {arch!r}")
     if unknown := sorted(set(file) - gpt_names - tc_names):
         raise ConfigError(
             f"unknown field(s) {unknown} in {args['config']}; "
@@ -119,14 +152,19 @@ def _given_fields(args: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, 
         )
     given = {**file, **{k: v for k, v in args.items() if k in gpt_names | tc_names}}
     model_kw = {k: v for k, v in given.items() if k in gpt_names}
-    return name, model_kw, {k: v for k, v in given.items() if k in tc_names}
+    if arch != "modern" and (extra := [k for k in MODERN_ONLY if k in model_kw]):
+        raise ConfigError(
+            f"`{extra[0]}` is a field of chapter 9's modern block: add `arch` modern"
+        )
+    cls = ModernConfig if arch == "modern" else GPTConfig
+    return name, cls, model_kw, {k: v for k, v in given.items() if k in tc_names}
 
 
 def resolve_configs(args: dict[str, Any]) -> TrainPlan:
     """Model and training configs from parsed `train` arguments: preset < config file <
     flags (< checkpoint on resume). The corpus, tokenizer or checkpoint it has to read
     to fill in defaults are read once, here, and handed on."""
-    name, model_kw, tc_kw = _given_fields(args)
+    name, cls, model_kw, tc_kw = _given_fields(args)
     if args.get("resume"):
         train_kw = preset_fields(name, TrainConfig)
         default_dir = train_kw.get("out_dir", TrainConfig.out_dir)
@@ -135,9 +173,16 @@ def resolve_configs(args: dict[str, Any]) -> TrainPlan:
             raise TrainError(
                 f"`resume`: no training checkpoint in {ckpt_dir}; is `out_dir` right?"
             )
-        ck = load_checkpoint(ckpt_dir)
+        ck = load_checkpoint(ckpt_dir, lambda p: load_model(p, classes=ARCHITECTURES))
+        ck_cls = type(ck.model.cfg)  # the checkpoint's architecture wins
+        if args.get("arch") and (args["arch"] == "modern") != (ck_cls is ModernConfig):
+            raise ConfigError(
+                f"`arch`: the checkpoint in {ck.path} is a {type(ck.model).__name__}; "
+                "leave out `arch` to resume it"
+            )
         tc_d = {**dataclasses.asdict(ck.train_config), **tc_kw}
-        cfg = config_from_dict({**dataclasses.asdict(ck.model.cfg), **model_kw})
+        cfg_d = {**dataclasses.asdict(ck.model.cfg), **model_kw}
+        cfg = config_from_dict(cfg_d, ck_cls)
         return TrainPlan(cfg, config_from_dict(tc_d, TrainConfig), checkpoint=ck)
     tc = config_from_dict({**preset_fields(name, TrainConfig), **tc_kw}, TrainConfig)
     plan = TrainPlan(GPTConfig(), tc)
@@ -145,7 +190,7 @@ def resolve_configs(args: dict[str, Any]) -> TrainPlan:
         plan.text = load_data(tc)
         plan.tokenizer = make_tokenizer(tc.tokenizer, plan.text)
         model_kw["vocab_size"] = plan.tokenizer.n_vocab
-    plan.cfg = config_from_dict({**preset_fields(name), **model_kw})
+    plan.cfg = config_from_dict({**preset_fields(name, cls), **model_kw}, cls)
     return plan
 
 # %% ../../nbs/61_commands_train.ipynb #082c988e
@@ -182,7 +227,8 @@ def train_main(argv: Sequence[str]) -> int:
     """`llm-from-scratch train [options]`: train, print a sample and where the
     checkpoint is. Returns the exit status."""
     args = vars(train_parser().parse_args(list(argv)))
-    fields = {f.name for c in (GPTConfig, TrainConfig) for f in dataclasses.fields(c)}
+    classes = (ModernConfig, TrainConfig)
+    fields = {f.name for c in classes for f in dataclasses.fields(c)} | {"arch"}
     file = args.get("config")
     try:
         with user_terms(fields | set(args), file, file_keys(file) - set(args)):
@@ -198,6 +244,7 @@ def train_main(argv: Sequence[str]) -> int:
                 tokenizer=plan.tokenizer,
                 checkpoint=plan.checkpoint,
                 wrap=low_memory,  # chapter 8's memory savers, when the flags ask
+                model_class=plan.model_class,  # GPT, or chapter 9's ModernGPT
             )
         if int(os.environ.get("RANK", "0")) != 0:
             return 0
