@@ -88,34 +88,51 @@ def _causal_weights(T: int, C: int, hs: int, seed: int) -> list[list[float]]:
 
 
 def attention_diagram(T: int = 5, C: int = 6, hs: int = 3, seed: int = 0) -> Figure:
-    """Chapter 2: one causal attention head, x -> Q, K, V -> masked scores -> weights ->
-    output.
+    """Chapter 2: one causal attention head. x (T, C) -> c_attn -> (T, 3C), split into
+    Q, K, V of (T, C); the head's hs columns of each -> masked scores -> weights ->
+    output (T, hs).
 
     The weights shown are a real masked softmax of random projections of random
     inputs."""
     a = _causal_weights(T, C, hs, seed)
-    c, up = 0.2, (lambda i, j: j > i)
-    fig, ax = canvas(6.4, 4.7)
-    top, bot = 2.95, 0.8
-    matrix(ax, 0.25, top, T, C, c, label="x", below="(T, C)")
-    for name, xq in (("Q", 2.9), ("K", 4.0), ("V", 5.1)):
-        matrix(ax, xq, top, T, hs, c, label=name, below="(T, hs)")
-    arrow(ax, (1.55, top + 0.5), (2.75, top + 0.5))
-    note(ax, 2.15, top + 0.85, "c_attn\n(Linear C→3C),\nsplit", fontsize=10)
-    matrix(ax, 0.55, bot, T, T, c, masked=up, label="S = QKᵀ / √hs", below="(T, T)")
+    c, up = 0.18, (lambda i, j: j > i)
+    h, mid = T * c, T * c / 2  # a matrix's height; its middle
+    fig, ax = canvas(6.4, 6.0)
+    y1, y2, y3 = 4.5, 2.6, 0.75  # lower edges of the three rows
+    # row 1: x -> c_attn -> (T, 3C), drawn in its three parts
+    matrix(ax, 0.3, y1, T, C, c, label="x", below="(T, C)")
+    arrow(ax, (1.5, y1 + mid), (2.5, y1 + mid))
+    note(ax, 2.0, y1 + mid + 0.38, "c_attn\n(Linear C→3C)", fontsize=10)
+    x3 = 2.7
+    matrix(ax, x3, y1, T, 3 * C, c, label="c_attn(x)", below="(T, 3C)")
+    for k in (1, 2):
+        ax.plot([x3 + k * C * c] * 2, [y1, y1 + h], color=INK, lw=2.2)
+    # row 2: the three parts Q, K, V (T, C); this head's hs columns in orange
+    xs = (2.45, 3.8, 5.15)
+    for k, (name, xq) in enumerate(zip("QKV", xs)):
+        matrix(ax, xq, y2, T, hs, c, kind="op", below="(T, hs)")
+        matrix(ax, xq + hs * c, y2, T, C - hs, c)
+        label = f"{name}  (T, C)"
+        note(ax, xq + C * c / 2, y2 + h + 0.08, label, FONT, va="bottom", color=INK)
+        arrow(ax, (x3 + (k + 0.5) * C * c, y1 - 0.32), (xq + C * c / 2, y2 + h + 0.4))
+    split = "split in three;\nthis head takes\nits hs columns\nof each (orange)"
+    note(ax, 1.1, y2 + mid, split, fontsize=10)
+    # row 3: the head: S -> A -> A V
+    matrix(ax, 0.55, y3, T, T, c, masked=up, label="S = QKᵀ / √hs", below="(T, T)")
     A = "A = softmax(S)"
-    matrix(ax, 2.75, bot, T, T, c, masked=up, shade=a, label=A, below="(T, T)")
-    matrix(ax, 5.1, bot, T, hs, c, label="A V", below="(T, hs)")
-    arrow(ax, (3.2, top - 0.3), (1.35, bot + T * c + 0.42))
-    arrow(ax, (4.3, top - 0.3), (1.6, bot + T * c + 0.42))
-    arrow(ax, (1.65, bot + 0.5), (2.65, bot + 0.5))
-    note(ax, 2.15, bot + 0.75, "row-wise", fontsize=10)
-    arrow(ax, (3.85, bot + 0.5), (5.0, bot + 0.5))
-    arrow(ax, (5.4, top - 0.3), (5.4, bot + T * c + 0.42))
+    matrix(ax, 2.75, y3, T, T, c, masked=up, shade=a, label=A, below="(T, T)")
+    matrix(ax, xs[2], y3, T, hs, c, kind="op", label="A V", below="(T, hs)")
+    top3, orange = y3 + h + 0.42, [x + hs * c / 2 for x in xs]  # arrows' ends
+    arrow(ax, (orange[0], y2 - 0.35), (0.9, top3))
+    arrow(ax, (orange[1], y2 - 0.35), (1.2, top3))
+    arrow(ax, (orange[2], y2 - 0.35), (orange[2], top3))
+    arrow(ax, (1.5, y3 + mid), (2.65, y3 + mid))
+    note(ax, 2.07, y3 + mid + 0.25, "row-wise", fontsize=10)
+    arrow(ax, (3.75, y3 + mid), (xs[2] - 0.1, y3 + mid))
     caption(
         ax,
         0.05,
-        0.25,
+        0.22,
         "Rows: queries i; columns: keys j. Grey: a key after its query (j > i), set to"
         " −∞,\nso its weight is 0. Each head does this; B and the heads are extra batch"
         " dimensions.",
@@ -231,23 +248,33 @@ _STEPS = [  # (kind, code) of each stage of one optimizer step
 ]
 
 
-def _lr_inset(fig: Figure, lr_at: Callable[[int], float], max_step: int) -> None:
-    """The schedule `lr_at(step)` for steps 0 … max_step - 1, as a small inset plot."""
-    ins = fig.add_axes((0.71, 0.25, 0.26, 0.2))
-    xs = range(max_step)
-    ins.plot(xs, [lr_at(s) for s in xs], color=PALETTE["param"][1])
-    ins.tick_params(labelsize=9)
-    ins.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
-    ins.yaxis.get_offset_text().set_fontsize(9)
-    ins.set_xlabel("step", fontsize=9)
-    ins.set_title("lr = get_lr(step)", fontsize=10)
+def _lr_plot(
+    ax: Axes, lr_at: Callable[[int], float], max_step: int, x0: float, y0: float
+) -> None:
+    """`lr_at(step)` for steps 0 … max_step - 1 as a small plot drawn on the canvas,
+    lower-left corner (x0, y0), 1.6 x 0.9 inches."""
+    w, h = 1.6, 0.9
+    lrs = [lr_at(s) for s in range(max_step)]
+    top = max(lrs)
+    ax.plot([x0, x0, x0 + w], [y0 + h, y0, y0], color=INK, lw=1)  # the axes
+    xs = [x0 + w * s / max(max_step - 1, 1) for s in range(max_step)]
+    ax.plot(xs, [y0 + h * v / top for v in lrs], color=PALETTE["param"][1], lw=1.6)
+    for text, x, y, ha, va in (
+        ("0", x0, y0 - 0.05, "center", "top"),
+        (f"{max_step}", x0 + w, y0 - 0.05, "center", "top"),
+        ("0", x0 - 0.06, y0, "right", "center"),
+        (f"{top:g}", x0 - 0.06, y0 + h, "right", "center"),
+    ):
+        note(ax, x, y, text, fontsize=9, ha=ha, va=va)
+    note(ax, x0 + w / 2, y0 + h + 0.2, "lr = get_lr(step)", fontsize=10, color=INK)
 
 
 def training_step_diagram(
     lr_at: Callable[[int], float] | None = None, max_step: int = 2200
 ) -> Figure:
     """Chapter 5: one optimizer step of the trainer as a loop; `lr_at(step)` (e.g. a
-    `get_lr` partial) is drawn as an inset next to the step that uses it."""
+    `get_lr` partial) is drawn beside it: the step number goes in, the rate it returns
+    goes to `optimizer.step()`."""
     fig, ax = canvas(6.4, 5.0)
     cx, w, h = 2.0, 3.5, 0.42
     ys = [4.5 - i * 0.72 for i in range(len(_STEPS))]
@@ -278,9 +305,13 @@ def training_step_diagram(
         "every log_interval: a line in metrics.jsonl; every eval_interval: the\n"
         "validation loss; every ckpt_interval: an atomic checkpoint",
     )
-    if lr_at is not None:
-        _lr_inset(fig, lr_at, max_step)
-        arrow(ax, (right + 0.05, ys[4]), (4.45, ys[4]))
+    if lr_at is not None:  # step -> get_lr -> lr -> optimizer.step()
+        x0, y0 = 4.6, ys[4] - 0.35
+        _lr_plot(ax, lr_at, max_step, x0, y0)
+        arrow(ax, (x0 - 0.45, ys[4]), (right + 0.05, ys[4]), "lr", offset=(-0.1, 0.15))
+        xm = x0 + 0.8
+        ax.plot([right + 0.05, xm], [ys[5], ys[5]], color=INK, lw=1.4)
+        arrow(ax, (xm, ys[5]), (xm, y0 - 0.04), "step", offset=(0.02, -0.06))
     return fig
 
 # %% ../../nbs/72_teaching_diagrams.ipynb #06b14f5d
