@@ -5,10 +5,11 @@ Modules:
 - `llm_from_scratch.attention`: Scaled dot-product attention, the causal mask and multi-head self-attention: the one layer in which tokens look at each other.
 - `llm_from_scratch.beam`: Keeping several partial sequences instead of one: beam search with finished hypotheses, a length penalty and `early_stopping`, token for token as Hugging Face's `generate()` does it.
 - `llm_from_scratch.checkpoints`: Save and load our models and training checkpoints safely: atomic writes, SHA-256 checks, crash recovery.
+- `llm_from_scratch.commands.export`: `llm-from-scratch export`: a trained checkpoint as an ONNX graph, checked against PyTorch, for ONNX Runtime on a server or in a reader's browser.
 - `llm_from_scratch.commands.finetune`: Fine-tuning from files: JSON-lines data checked line by line, chapter 5's training loop on fine-tuning examples, and a classifier's labels from the command line.
 - `llm_from_scratch.commands.flags`: One `--field-name` flag per config field, typed by its annotation and documented by its own description; errors in the words the user typed.
 - `llm_from_scratch.commands.generate`: `llm-from-scratch generate`: a checkpoint, a fine-tuned checkpoint or GPT-2's weights, and every decoding option of chapter 6 as a flag.
-- `llm_from_scratch.commands.main`: `llm-from-scratch`: one command with a subcommand per job: `train`, `generate`, `finetune`, `classify`, `data`.
+- `llm_from_scratch.commands.main`: `llm-from-scratch`: one command with a subcommand per job: `train`, `generate`, `finetune`, `classify`, `data`, `export`.
 - `llm_from_scratch.commands.train`: `llm-from-scratch train`: settings from a preset, a config file and flags, resolved once and checked before training; a sample at the end.
 - `llm_from_scratch.config`: Every setting of the course in validated dataclasses (`GPTConfig`, `TrainConfig`, `GenerationConfig`) with one default each, the presets, config files; the errors meant for people; quick mode; devices, precision and memory.
 - `llm_from_scratch.data`: Download a corpus once, verify it, cache it; split it; draw batches of (input, target) windows as a pure function of the step; find GPT-2's tokenizer files offline.

@@ -20,7 +20,8 @@ SUPPORT_BELOW = ["config", "files", "data"]
 LESSONS = ["tokenizer", "attention", "transformer", "model", "trainer", "generation", "beam", "finetune", "lora",
            "fast", "fast_decoding", "modern"]
 ORDER = [*SUPPORT_BELOW, "tokenizer", "attention", "transformer", "model", "checkpoints", "training_run",
-         *LESSONS[4:], "commands.flags", "commands.train", "commands.generate", "commands.finetune", "commands.main",
+         *LESSONS[4:], "commands.flags", "commands.train", "commands.generate", "commands.finetune", "commands.export",
+         "commands.main",
          "teaching.drawing", "teaching.maps", "teaching.diagrams", "teaching.explorers", "teaching.quiz"]
 # The one arrow that points to a later chapter: chapter 6's `generate(num_beams=...)` is Hugging Face's single entry
 # point, and it calls chapter 6b's `beam_search`, which needs nothing of chapter 6 (only `GenerationConfig`).

@@ -1,5 +1,5 @@
 """`llm-from-scratch`: one command with a subcommand per job:
-`train`, `generate`, `finetune`, `classify`, `data`.
+`train`, `generate`, `finetune`, `classify`, `data`, `export`.
 
 Docs: https://llm-from-scratch.github.io/llm-from-scratch/commands_main.html.md"""
 
@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .. import __version__
+from .export import export_main
 from .finetune import classify_main, finetune_main
 from .flags import Parser
 from .generate import generate_main
@@ -63,6 +64,7 @@ COMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     ),
     "classify": (classify_main, "label texts with a fine-tuned classifier"),
     "data": (data_main, "download and inspect a corpus"),
+    "export": (export_main, "write a checkpoint as an ONNX graph (for the browser)"),
 }
 
 
