@@ -5,8 +5,8 @@
     python tools/build_site.py -W         # also fail on any Sphinx warning
 
 Steps (all offline once node_modules exists; `npm ci` runs first when it does not):
-1. vendor the JavaScript the pages load (RequireJS, the ipywidgets HTML manager, anywidget's front end, MathJax) from
-   node_modules into book/_vendor, so the site needs no CDN;
+1. vendor the JavaScript the pages load (RequireJS, the ipywidgets HTML manager, anywidget's front end, MathJax, and
+   ONNX Runtime's WebAssembly build for the live model) from node_modules into book/_vendor, so the site needs no CDN;
 2. stage the book source in book/_build/src: links to nbs/*, book/_toc.yml (missing notebooks dropped; a part with
    `overview: NAME` gets a first page NAME listing its pages, each with the `> ` summary line under its title) plus one
    API reference page per module of llm_from_scratch (subpackages included: `commands.main` -> api/commands/main), and
@@ -53,7 +53,7 @@ def project_urls() -> dict[str, str]:
 
 def vendor_js() -> None:
     """Copy the browser-side bundles from node_modules into book/_vendor (served under _static/)."""
-    if not (NODE / "@jupyter-widgets" / "html-manager").exists():
+    if not (NODE / "@jupyter-widgets" / "html-manager").exists() or not (NODE / "onnxruntime-web").exists():
         print("node_modules missing: npm ci", flush=True)
         subprocess.run(["npm", "ci", "--prefer-offline", "--no-audit", "--no-fund"], cwd=ROOT,  # noqa: S603, S607
                        check=True)  # a fixed command from PATH, as a developer runs it
@@ -72,7 +72,13 @@ def vendor_js() -> None:
         s = mj / name
         if s.is_dir(): shutil.copytree(s, VENDOR / "mathjax" / name)
         else: (VENDOR / "mathjax").mkdir(exist_ok=True); shutil.copy2(s, VENDOR / "mathjax" / name)
-    for pkg in ("@jupyter-widgets/html-manager", "anywidget", "requirejs", "mathjax"):
+    # ONNX Runtime's WebAssembly build for the live model (book/assets/live_model.js loads it on the first click): the
+    # wasm-only entry point and its one-thread-capable runtime; not the WebGPU/WebGL builds
+    ort = VENDOR / "ort"
+    ort.mkdir()
+    for name in ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"):
+        shutil.copy2(NODE / "onnxruntime-web" / "dist" / name, ort / name)
+    for pkg in ("@jupyter-widgets/html-manager", "anywidget", "requirejs", "mathjax", "onnxruntime-web"):
         version = json.loads((NODE / pkg / "package.json").read_text())["version"]
         print(f"vendored {pkg} {version}")
     # the notebooks' widget state comes from the Python anywidget; its front end must be the same minor version
