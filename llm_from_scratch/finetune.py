@@ -169,9 +169,10 @@ def finetune(
     warmup: int = 10,
     weight_decay: float = 0.0,
     grad_clip: float = 1.0,
+    on_step: Callable[[int], Any] | None = None,
 ) -> list[float]:
     """Train `model`'s trainable parameters for `steps` AdamW steps on `batches(step)`;
-    returns the losses."""
+    returns the losses. `on_step(step)` runs after each step (an evaluation, say)."""
     opt = configure_optimizer(model, lr, weight_decay, (0.9, 0.999))
     model.train()
     losses = []
@@ -180,6 +181,9 @@ def finetune(
         lr_now = get_lr(step, lr, lr / 10, warmup, steps)
         loss, _ = train_step(model, opt, X, Y, lr_now, grad_clip)
         losses.append(loss.item())
+        if on_step is not None:
+            on_step(step)
+            model.train()  # in case on_step evaluated
     return losses
 
 # %% ../nbs/07_finetuning.ipynb #0ae6f1b5
