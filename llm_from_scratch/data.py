@@ -25,9 +25,9 @@ import torch
 from .config import LLMError
 
 # %% auto #0
-__all__ = ['CORPORA', 'GPT2_FILES', 'ENDOFTEXT', 'DataError', 'cache_dir', 'Corpus', 'sha256_file', 'download', 'load_text',
-           'train_val_split', 'mix_seed', 'get_batches', 'online', 'gpt2_source', 'colab_url', 'NeedsInternet',
-           'needs_internet', 'TokenizerError', 'local_gpt2_files', 'bytes_to_unicode', 'read_gpt2_bpe']
+__all__ = ['CORPORA', 'GPT2_LOCAL', 'GPT2_FILES', 'ENDOFTEXT', 'DataError', 'cache_dir', 'Corpus', 'sha256_file', 'download',
+           'load_text', 'train_val_split', 'mix_seed', 'get_batches', 'online', 'gpt2_source', 'colab_url',
+           'NeedsInternet', 'needs_internet', 'TokenizerError', 'local_gpt2_files', 'bytes_to_unicode', 'read_gpt2_bpe']
 
 # %% ../nbs/52_data.ipynb #0f286ca7
 class DataError(LLMError):
@@ -239,13 +239,20 @@ def colab_url(notebook: str) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/main/nbs/{notebook}.ipynb"
 
 
+#: the callout's local way by default: GPT-2's weights from a folder
+GPT2_LOCAL = "set `LLM_FROM_SCRATCH_GPT2_DIR` to a local copy of GPT-2's weights"
+
+
 class NeedsInternet:
     """Stands in for the output of a cell that needs the internet: what the cell does,
-    what it would show, and a link to run the chapter in Colab. Texts may use `code`
-    markup."""
+    what it would show, a link to run the chapter in Colab, and what to do locally
+    instead. Texts may use `code` markup."""
 
-    def __init__(self, does: str, shows: str, notebook: str):
+    def __init__(
+        self, does: str, shows: str, notebook: str, local: str = GPT2_LOCAL
+    ):
         self.does, self.shows, self.url = does, shows, colab_url(notebook)
+        self.local = local
 
     def __repr__(self) -> str:
         return (
@@ -267,15 +274,17 @@ class NeedsInternet:
             "to see it</p>"
             f"<p>This cell {fmt(self.does)}.</p>"
             f"<p><strong>What you would see:</strong> {fmt(self.shows)}.</p>"
-            f'<p><a href="{self.url}">Open this chapter in Colab</a>, or set '
-            "<code>LLM_FROM_SCRATCH_GPT2_DIR</code> to a local copy of GPT-2's "
-            "weights.</p></div>"
+            f'<p><a href="{self.url}">Open this chapter in Colab</a>, or '
+            f"{fmt(self.local)}.</p></div>"
         )
 
 
-def needs_internet(does: str, shows: str, notebook: str) -> NeedsInternet:
-    """The callout a cell displays instead of a result it cannot compute offline."""
-    return NeedsInternet(does, shows, notebook)
+def needs_internet(
+    does: str, shows: str, notebook: str, local: str = GPT2_LOCAL
+) -> NeedsInternet:
+    """The callout a cell displays instead of a result it cannot compute offline;
+    `local` says how to get the result without the internet."""
+    return NeedsInternet(does, shows, notebook, local)
 
 # %% ../nbs/52_data.ipynb #a06fb8c2
 class TokenizerError(LLMError, ValueError):
