@@ -110,8 +110,8 @@
     root.classList.add("lfs-live");
     root.setAttribute("role", "group");
     root.setAttribute("aria-label", "Generate text with the course's character model, in this browser");
-    const prompt = el("textarea", { rows: "2", class: "lfs-live-prompt-input", "aria-label": "Prompt",
-                                    spellcheck: "false" });
+    const id = `lfs-live-prompt-${document.querySelectorAll(".lfs-live").length}`;
+    const prompt = el("textarea", { rows: "2", class: "lfs-live-prompt-input", id, spellcheck: "false" });
     prompt.value = root.dataset.prompt || "ROMEO:";
     const greedy = el("input", { type: "checkbox", class: "lfs-live-greedy" });
     const [tempL, temp] = number("temperature", "lfs-live-temperature", 0.8, { min: "0.05", max: "5", step: "0.05" });
@@ -124,7 +124,7 @@
     const status = el("p", { class: "lfs-live-status", role: "status" },
       "Runs here, in your browser: the first click loads ONNX Runtime and the model (about 17 MB, once).");
     root.replaceChildren(
-      el("label", { class: "lfs-live-label" }, "Prompt (Ctrl+Enter generates)"), prompt,
+      el("label", { class: "lfs-live-label", for: id }, "Prompt (Ctrl+Enter generates)"), prompt,
       el("div", { class: "lfs-live-controls" }, el("label", {}, greedy, "greedy"), tempL, kL, pL, nL, button),
       out, status);
     const sync = () => { for (const i of [temp, topk, topp]) i.disabled = greedy.checked; };
