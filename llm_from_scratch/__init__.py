@@ -31,4 +31,4 @@ Modules:
 - `llm_from_scratch.training_run`: What chapter 5's loop needs around it: the run set up and checked before its first step, the optimizer state restored on resume, the metrics it keeps, and its safety (signals, several processes, out-of-memory messages, the kill drill).
 - `llm_from_scratch.transformer`: LayerNorm, the GELU activation, the position-wise MLP and residual connections, assembled into GPT-2's pre-norm block."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

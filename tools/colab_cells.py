@@ -45,7 +45,14 @@ def version() -> str:
     raise SystemExit("llm_from_scratch/__init__.py sets no __version__")
 
 
-def install_source() -> str:
+def extras(nb=None) -> str:
+    """The package extras a notebook's cell installs: the course extra (figures, quizzes), plus the ONNX exporter's
+    for a notebook that imports `commands.export`."""
+    used = set() if nb is None else {m for c in nb.cells if c.cell_type == "code" for m in IMPORT.findall(c.source)}
+    return "course,export" if "commands.export" in used else "course"
+
+
+def install_source(extra: str = "course") -> str:
     """The cell's code: the pinned release, the repository at its tag, the branch (already `ruff format`ted).
 
     A release from PyPI counts only if its metadata names our repository, so that a namesake on PyPI is never
@@ -65,9 +72,9 @@ def install_source() -> str:
             f'    repo = "{url}"\n'
             '    pip = [sys.executable, "-m", "pip"]\n'
             "    for spec in (\n"
-            f'        "{name}[course]=={v}",\n'
-            f'        f"{name}[course] @ git+{{repo}}@v{v}",\n'
-            f'        f"{name}[course] @ git+{{repo}}@{branch}",\n'
+            f'        "{name}[{extra}]=={v}",\n'
+            f'        f"{name}[{extra}] @ git+{{repo}}@v{v}",\n'
+            f'        f"{name}[{extra}] @ git+{{repo}}@{branch}",\n'
             "    ):\n"
             '        done = subprocess.run([*pip, "install", "-q", spec], capture_output=True)\n'
             "        if done.returncode == 0:\n"
@@ -122,7 +129,7 @@ def problem(nb) -> str | None:
     if not found: return "no Colab install cell"
     if len(found) > 1: return "more than one Colab install cell"
     cell = nb.cells[found[0]]
-    if cell.cell_type != "code" or cell.source != install_source(): return "stale Colab install cell (source differs)"
+    if cell.cell_type != "code" or cell.source != install_source(extras(nb)): return "stale Colab install cell (source differs)"
     if not set(TAGS) <= set(cell.metadata.get("tags", [])): return "Colab install cell lacks its tags"
     if found[0] != _place(nb): return "Colab install cell is not the first code cell"
     return None
@@ -133,7 +140,7 @@ def write(nb) -> None:
     import nbformat
 
     nb.cells = [c for c in nb.cells if not _is_colab_cell(c)]
-    cell = nbformat.v4.new_code_cell(install_source(), id=CELL_ID, metadata={"tags": list(TAGS)})
+    cell = nbformat.v4.new_code_cell(install_source(extras(nb)), id=CELL_ID, metadata={"tags": list(TAGS)})
     nb.cells.insert(_place(nb), cell)
 
 

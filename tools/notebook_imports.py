@@ -2,9 +2,10 @@
 
     python tools/notebook_imports.py        # exit 1, with one line per import that an environment cannot meet
 
-Binder installs binder/requirements.txt, then this package with its `course` extra (binder/postBuild); Colab has its
-own image (COLAB below: the libraries the notebooks use that Colab ships, as of 2026) and the Colab cell installs this
-package with its `course` extra. An import is met when the distribution that provides it (from this environment's
+Binder installs binder/requirements.txt, then this package with its `course` extra (binder/postBuild; also `export`);
+Colab has its own image (COLAB below: the libraries the notebooks use that Colab ships, as of 2026) and the Colab cell
+installs this package with its `course` extra (also `export` where the notebook imports `commands.export`): the check
+counts the `course` extra only, the stricter case. An import is met when the distribution that provides it (from this environment's
 metadata) is among those installed, directly or as a dependency of one of them. Run in the dev environment, where every
 notebook's imports are installed (`pip install -e ".[dev]"`).
 """
