@@ -47,8 +47,9 @@ def version() -> str:
 
 def extras(nb=None) -> str:
     """The package extras a notebook's cell installs: the course extra (figures, quizzes), plus the ONNX exporter's
-    for a notebook that imports `commands.export`."""
-    used = set() if nb is None else {m for c in nb.cells if c.cell_type == "code" for m in IMPORT.findall(c.source)}
+    for a notebook that imports or defines (`#| default_exp`) `commands.export`."""
+    code = [] if nb is None else [c.source for c in nb.cells if c.cell_type == "code"]
+    used = {m for s in code for m in IMPORT.findall(s) + DEFAULT_EXP.findall(s)}
     return "course,export" if "commands.export" in used else "course"
 
 
@@ -109,6 +110,7 @@ def release_modules(v: str) -> set[str]:
 
 
 IMPORT = re.compile(r"(?:from|import)\s+llm_from_scratch\.([\w.]+)")
+DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+([\w.]+)", re.M)
 
 
 def missing_modules(nb, modules: set[str]) -> list[str]:
