@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -32,8 +32,8 @@ from llm_from_scratch.files import (
 from .transformer import Block, LayerNorm
 
 # %% auto #0
-__all__ = ['GPT', 'ModelInputError', 'check_ids', 'check_targets', 'eval_mode', 'tied_head_key', 'load_state', 'config_from_hf',
-           'hf_config', 'from_hf_state_dict', 'hf_state_dict']
+__all__ = ['Cfg', 'GPT', 'ModelInputError', 'check_ids', 'check_targets', 'eval_mode', 'tied_head_key', 'load_state',
+           'config_from_hf', 'hf_config', 'from_hf_state_dict', 'hf_state_dict', 'read_hf_checkpoint']
 
 # %% ../nbs/04_gpt_model.ipynb #17d18642
 class GPT(nn.Module):
@@ -339,13 +339,25 @@ def hf_state_dict(model: GPT) -> dict[str, torch.Tensor]:
     }
 
 # %% ../nbs/04_gpt_model.ipynb #04gpt2in
-def _load_gpt2(name_or_path: str | Path, dropout: float | None) -> GPT:
-    # GPT.from_pretrained: read the files, map the names, refuse what we lack
+Cfg = TypeVar("Cfg", bound=GPTConfig)
+
+
+def read_hf_checkpoint(
+    name_or_path: str | Path,
+    to_config: Callable[[dict[str, Any]], Cfg],
+    to_state: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+    dropout: float | None,
+    family: str,
+) -> tuple[Cfg, dict[str, torch.Tensor], Path]:
+    """A Hugging Face checkpoint (a local directory or a Hub name) as our config, our
+    state dict and the weights file read; never a pickle. `family` names the model
+    family in errors (chapter 9 reads Llama and Qwen3 with it too)."""
     path = fetch_pretrained(name_or_path)
     try:
-        cfg = config_from_hf(read_json(path / "config.json"))
+        cfg = to_config(read_json(path / "config.json"))
     except (KeyError, TypeError) as e:
-        raise CheckpointError(f"config.json in {path} lacks GPT-2 field {e}") from None
+        msg = f"config.json in {path} lacks {family} field {e}"
+        raise CheckpointError(msg) from None
     except LLMError as e:
         raise CheckpointError(f"config.json in {path}: {e}") from None
     if dropout is not None:
@@ -356,7 +368,14 @@ def _load_gpt2(name_or_path: str | Path, dropout: float | None) -> GPT:
             f"{path} has only pytorch_model.bin (a pickle, which we never load); "
             "re-save it with save_pretrained(..., safe_serialization=True)"
         )
-    sd = from_hf_state_dict(read_safetensors(wfile))
+    return cfg, to_state(read_safetensors(wfile)), wfile
+
+
+def _load_gpt2(name_or_path: str | Path, dropout: float | None) -> GPT:
+    # GPT.from_pretrained: read the files, map the names, refuse what we lack
+    cfg, sd, wfile = read_hf_checkpoint(
+        name_or_path, config_from_hf, from_hf_state_dict, dropout, "GPT-2"
+    )
     head = sd.pop("lm_head.weight", None)
     if (
         head is not None

@@ -8,7 +8,6 @@ Docs: https://llm-from-scratch.github.io/llm-from-scratch/modern.html.md"""
 # %% ../nbs/09_modern.ipynb #9mimport
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -23,13 +22,16 @@ from .attention import KVCache, causal_mask
 from .config import ConfigError, GPTConfig, LLMError, param
 from llm_from_scratch.files import (
     CheckpointError,
-    fetch_pretrained,
-    read_json,
-    read_safetensors,
     save_json,
     save_weights,
 )
-from .model import GPT, check_ids, check_targets, load_state
+from llm_from_scratch.model import (
+    GPT,
+    check_ids,
+    check_targets,
+    load_state,
+    read_hf_checkpoint,
+)
 from .transformer import LayerNorm
 
 # %% auto #0
@@ -503,20 +505,10 @@ def config_from_hf(d: dict[str, Any]) -> ModernConfig:
 
 # %% ../nbs/09_modern.ipynb #9mhfio00
 def _load_hf(name_or_path: str | Path, dropout: float | None) -> ModernGPT:
-    # ModernGPT.from_pretrained: read the files, map the names, refuse what we lack
-    path = fetch_pretrained(name_or_path)
-    try:
-        cfg = config_from_hf(read_json(path / "config.json"))
-    except (KeyError, TypeError) as e:
-        raise CheckpointError(f"config.json in {path} lacks field {e}") from None
-    except LLMError as e:
-        raise CheckpointError(f"config.json in {path}: {e}") from None
-    if dropout is not None:
-        cfg = dataclasses.replace(cfg, dropout=dropout)
-    wfile = path / "model.safetensors"
-    if not wfile.exists():
-        raise CheckpointError(f"{path} has no model.safetensors")
-    sd = from_hf_state_dict(read_safetensors(wfile))
+    # ModernGPT.from_pretrained: chapter 4's reader with this chapter's name mapping
+    cfg, sd, wfile = read_hf_checkpoint(
+        name_or_path, config_from_hf, from_hf_state_dict, dropout, "Llama/Qwen3"
+    )
     if cfg.tie_embeddings:
         sd.pop("lm_head.weight", None)
     model = ModernGPT(cfg)
